@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+#if os(Linux)
+let blasDependencies: [Target.Dependency] = ["CBLAS"]
+#else
+let blasDependencies: [Target.Dependency] = []  // Accelerate provides CBLAS on Apple platforms
+#endif
+
+let package = Package(
+    name: "swift-blip",
+    platforms: [.macOS(.v13), .iOS(.v16)],
+    products: [
+        .library(name: "BLIP", targets: ["BLIP"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .executable(name: "blip", targets: ["blip"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System CBLAS (OpenBLAS from Debian's libopenblas-dev) on Linux.
+        .systemLibrary(
+            name: "CBLAS",
+            path: "Sources/CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Portable SIMD kernels (exp, erf-GELU, softmax, LayerNorm) compiled with
+        // function multi-versioning so the package needs no -target-cpu flags.
+        .target(name: "CKernels"),
+        // Thin C shim over libjpeg-turbo, libpng and libwebp (Debian -dev packages).
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [
+                .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
+            ]
+        ),
+        .target(
+            name: "Tensor",
+            dependencies: blasDependencies + ["CKernels"]
+        ),
+        .target(
+            name: "BLIP",
+            dependencies: ["Tensor", "CImageCodecs"]
+        ),
+        .executableTarget(
+            name: "blip",
+            dependencies: [
+                "BLIP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(
+            name: "BLIPTests",
+            dependencies: ["BLIP"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)
