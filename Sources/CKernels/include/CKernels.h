@@ -1,4 +1,42 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
+
+/// Portable fp32 kernels. Each is compiled for AVX-512, AVX2+FMA and baseline x86-64 (or the
+/// default target elsewhere) through function multi-versioning, so the package builds without
+/// CPU-specific compiler flags and still runs at full width on the machine it lands on.
+
+/// x[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2)))  (exact-erf GELU, as torch's default GELU).
+void bk_gelu_erf(float *x, size_t n);
+
+/// Row-wise softmax over `rows` rows of `cols` contiguous values, in place.
+void bk_softmax_rows(float *x, size_t rows, size_t cols);
+
+/// Row-wise softmax after multiplying by `scale` and adding `mask` (an additive row of `cols`
+/// values applied to every row; NULL for none), in place.
+void bk_scaled_masked_softmax_rows(float *x, size_t rows, size_t cols, float scale, const float *mask);
+
+/// y[r, :] = (x[r, :] - mean) / sqrt(var + eps) * weight + bias, for `rows` rows of `cols`.
+/// `x` and `y` may alias.
+void bk_layer_norm_rows(const float *x, float *y, size_t rows, size_t cols,
+                        const float *weight, const float *bias, float eps);
+
+/// y[i] += x[i]
+void bk_add_inplace(float *y, const float *x, size_t n);
+
+/// y[r, :] += row[:] for `rows` rows of `cols`.
+void bk_add_row_inplace(float *y, const float *row, size_t rows, size_t cols);
+
+/// Converts `n` bfloat16 values to float (exact).
+void bk_bf16_to_f32(const unsigned short *src, float *dst, size_t n);
+
+/// Converts `n` IEEE half values to float (exact, including subnormals, inf and nan).
+void bk_f16_to_f32(const unsigned short *src, float *dst, size_t n);
+
+/// Index of the largest of `n` values (first one on ties, NaN never wins).
+size_t bk_argmax(const float *x, size_t n);
+
+/// log(sum(exp(x))) computed stably over `n` values.
+float bk_logsumexp(const float *x, size_t n);
+
 #endif

@@ -1,0 +1,103 @@
+import CKernels
+
+/// A fully connected layer with PyTorch's weight layout: `weight` [out, in], `bias` [out].
+public struct Linear: Sendable {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 2 && weight.isContiguous, "Linear weight must be contiguous [out, in]")
+        if let bias { precondition(bias.count == weight.shape[0], "Linear bias \(bias.shape) for weight \(weight.shape)") }
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    /// x [..., in] -> [..., out]
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.shape.last == inFeatures, "Linear expects [..., \(inFeatures)], got \(x.shape)")
+        let xc = x.contiguous()
+        let rows = x.count / inFeatures
+        var outShape = x.shape
+        outShape[outShape.count - 1] = outFeatures
+        let out = Tensor(uninitializedShape: outShape)
+        apply(xc.pointer, rows: rows, into: out.mutablePointer)
+        return out
+    }
+
+    /// y[rows, out] = x[rows, in] W^T + b, writing into `y`.
+    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        let n = outFeatures, k = inFeatures
+        if let bias {
+            fillRows(y, with: bias.contiguous().pointer, rows: rows, cols: n)
+        }
+        let beta: Float = bias == nil ? 0 : 1
+        if rows == 1 {
+            // [1, K] x [K, N]: a matrix-vector product streams W once (sgemm would not switch).
+            BLAS.sgemv(m: n, n: k, a: weight.pointer, lda: k, x: x, beta: beta, y: y)
+        } else {
+            // [rows, K] x [N, K]^T -> [rows, N]
+            BLAS.sgemm(transB: true, m: rows, n: n, k: k, a: x, lda: k, b: weight.pointer, ldb: k,
+                       beta: beta, c: y, ldc: n)
+        }
+    }
+}
+
+/// Fills `rows` rows of `cols` with `row` (bias broadcast before a beta=1 GEMM).
+@inline(__always)
+func fillRows(_ y: UnsafeMutablePointer<Float>, with row: UnsafePointer<Float>, rows: Int, cols: Int) {
+    for r in 0..<rows { (y + r * cols).update(from: row, count: cols) }
+}
+
+/// Layer normalisation over the last dimension.
+public struct LayerNorm: Sendable {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let eps: Float
+
+    public init(weight: Tensor, bias: Tensor, eps: Float) {
+        precondition(weight.count == bias.count, "LayerNorm weight/bias mismatch")
+        self.weight = weight.contiguous()
+        self.bias = bias.contiguous()
+        self.eps = eps
+    }
+
+    /// x [..., C] -> [..., C]
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let c = weight.count
+        precondition(x.shape.last == c, "LayerNorm expects [..., \(c)], got \(x.shape)")
+        let xc = x.contiguous()
+        let out = Tensor(uninitializedShape: x.shape)
+        bk_layer_norm_rows(xc.pointer, out.mutablePointer, x.count / c, c, weight.pointer, bias.pointer, eps)
+        return out
+    }
+}
+
+/// A lookup table of row vectors (`weight` [num, dim]).
+public struct Embedding: Sendable {
+    public let weight: Tensor
+
+    public init(weight: Tensor) {
+        precondition(weight.rank == 2, "Embedding weight must be [num, dim]")
+        self.weight = weight.contiguous()
+    }
+
+    public var dimension: Int { weight.shape[1] }
+
+    /// ids [B, T] -> [B, T, dim]
+    public func callAsFunction(_ ids: [[Int]]) -> Tensor {
+        let b = ids.count, t = ids.first?.count ?? 0
+        let d = dimension
+        let out = Tensor(uninitializedShape: [b, t, d])
+        for (i, row) in ids.enumerated() {
+            precondition(row.count == t, "ragged ids")
+            for (j, id) in row.enumerated() {
+                precondition(id >= 0 && id < weight.shape[0], "token id \(id) out of range 0..<\(weight.shape[0])")
+                (out.mutablePointer + (i * t + j) * d).update(from: weight.pointer + id * d, count: d)
+            }
+        }
+        return out
+    }
+}
