@@ -1,0 +1,85 @@
+import Foundation
+
+/// Autoregressive decoding over a `BlipTextLMHeadModel` with transformers' `generate` semantics:
+/// greedy, multinomial sampling and beam search, with a self-attention KV cache and the image
+/// cross-attention keys/values computed once and shared by every beam of an image.
+public struct TextGenerator: Sendable {
+    public let decoder: BlipTextLMHeadModel
+    public let eosTokenId: Int
+    public let padTokenId: Int
+
+    public init(decoder: BlipTextLMHeadModel, eosTokenId: Int, padTokenId: Int) {
+        self.decoder = decoder
+        self.eosTokenId = eosTokenId
+        self.padTokenId = padTokenId
+    }
+
+    /// Generates continuations of `prompts` (one equal-length row per image of `cross`).
+    /// Returns `numReturnSequences` rows per image: prompt + generated tokens, padded like
+    /// transformers pads them (greedy/sampling: pad token; beam search: see `BeamSearch`).
+    public func generate(prompts: [[Int]], promptMask: [[Int]]? = nil, cross: CrossAttentionKV,
+                         options: GenerationOptions) throws -> [[Int]] {
+        try options.validate()
+        guard !prompts.isEmpty, let promptLength = prompts.first?.count, promptLength > 0,
+              prompts.allSatisfy({ $0.count == promptLength }) else {
+            throw BlipModelError.invalidInput("prompts must be non-empty rows of equal length")
+        }
+        guard prompts.count == cross.imageBatch else {
+            throw BlipModelError.invalidInput("\(prompts.count) prompts for \(cross.imageBatch) images")
+        }
+        let maxLength = options.maxTotalLength(promptLength: promptLength, maxPositions: decoder.config.maxPositionEmbeddings)
+        guard maxLength <= decoder.config.maxPositionEmbeddings else {
+            throw BlipModelError.invalidInput(
+                "prompt plus new tokens (\(maxLength)) exceeds max_position_embeddings (\(decoder.config.maxPositionEmbeddings))")
+        }
+        if promptLength >= maxLength { return prompts }
+        let processing = LogitsProcessing(options: options, eosTokenId: eosTokenId,
+                                          minTotalLength: options.minTotalLength(promptLength: promptLength))
+        if options.numBeams > 1 {
+            return BeamSearch(generator: self, processing: processing, maxLength: maxLength)
+                .run(prompts: prompts, promptMask: promptMask, cross: cross)
+        }
+        if options.numReturnSequences > 1 {
+            // Several samples per image: expand rows, as transformers does.
+            let rows = prompts.indices.flatMap { Array(repeating: $0, count: options.numReturnSequences) }
+            let expandedCross = cross  // rows map onto images through queriesPerKV
+            return decodeSequences(prompts: rows.map { prompts[$0] }, promptMask: promptMask.map { m in rows.map { m[$0] } },
+                                   cross: expandedCross, processing: processing, maxLength: maxLength)
+        }
+        return decodeSequences(prompts: prompts, promptMask: promptMask, cross: cross, processing: processing,
+                               maxLength: maxLength)
+    }
+
+    /// Greedy or sampled decoding of every row until end-of-sequence or `maxLength`.
+    func decodeSequences(prompts: [[Int]], promptMask: [[Int]]?, cross: CrossAttentionKV,
+                         processing: LogitsProcessing, maxLength: Int) -> [[Int]] {
+        let b = prompts.count
+        var sequences = prompts
+        var cache = decoder.makeCache(batch: b, capacity: maxLength)
+        if let promptMask { cache.appendMask(promptMask) }
+        var logits = decoder.nextTokenLogits(prompts, cache: &cache, cross: cross)
+        var unfinished = [Bool](repeating: true, count: b)
+        var rng = SeededGenerator(seed: processing.options.seed ?? UInt64.random(in: 0...UInt64.max))
+        let vocab = logits.shape[1]
+        while true {
+            var next = [Int](repeating: padTokenId, count: b)
+            for r in 0..<b where unfinished[r] {
+                let row = UnsafeMutableBufferPointer(start: logits.mutablePointer + r * vocab, count: vocab)
+                processing.process(row, sequence: sequences[r])
+                if processing.options.doSample {
+                    processing.warp(row)
+                    next[r] = sampleIndex(UnsafeBufferPointer(row), using: &rng)
+                } else {
+                    next[r] = argmax(UnsafePointer(row.baseAddress!), count: vocab)
+                }
+            }
+            for r in 0..<b {
+                sequences[r].append(next[r])
+                if next[r] == eosTokenId { unfinished[r] = false }
+            }
+            if !unfinished.contains(true) || sequences[0].count >= maxLength { break }
+            logits = decoder.nextTokenLogits(next.map { [$0] }, cache: &cache, cross: cross)
+        }
+        return sequences
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Something that holds named tensors (a safetensors checkpoint, or tensors in memory for tests).
+public protocol WeightStore {
+    /// Every tensor name in the store.
+    var tensorNames: [String] { get }
+    /// The tensor called `name` as fp32, or nil when absent.
+    func loadTensor(_ name: String) throws -> Tensor?
+}
+
+/// In-memory weights (tests, converted checkpoints).
+public struct DictionaryWeightStore: WeightStore {
+    public var tensors: [String: Tensor]
+    public init(_ tensors: [String: Tensor]) { self.tensors = tensors }
+    public var tensorNames: [String] { Array(tensors.keys) }
+    public func loadTensor(_ name: String) throws -> Tensor? { tensors[name] }
+}
+
+/// Strict loading: every tensor the model asks for must exist with the expected shape, and after
+/// loading every tensor in the store must have been used, except names on the ignore list.
+public final class WeightLoader {
+    let store: WeightStore
+    private(set) var used = Set<String>()
+    /// Suffixes of names that may stay unused (buffers older checkpoints saved).
+    public static let ignoredSuffixes = ["position_ids"]
+
+    public init(store: WeightStore) { self.store = store }
+
+    /// A view of the weights under `prefix` (joined with ".").
+    public func scope(_ prefix: String) -> WeightScope { WeightScope(loader: self, prefix: prefix) }
+
+    func load(_ name: String, shape: [Int]?) throws -> Tensor? {
+        guard let t = try store.loadTensor(name) else { return nil }
+        if let shape, t.shape != shape {
+            throw BlipModelError.shapeMismatch(name: name, expected: shape, actual: t.shape)
+        }
+        used.insert(name)
+        return t
+    }
+
+    /// Marks `name` as used without loading it (a duplicate the model does not need).
+    func markUsed(_ name: String) { used.insert(name) }
+
+    /// Throws when the store holds tensors nobody used (other than ignored buffers).
+    public func finish() throws {
+        let unused = store.tensorNames.filter { name in
+            !used.contains(name) && !WeightLoader.ignoredSuffixes.contains { name.hasSuffix($0) }
+        }.sorted()
+        if !unused.isEmpty { throw BlipModelError.unusedWeights(unused) }
+    }
+}
+
+/// The weights under one key prefix, mirroring transformers' module tree
+/// (`scope("encoder").scope("layers").scope(0)` → `encoder.layers.0.`).
+public struct WeightScope {
+    let loader: WeightLoader
+    public let prefix: String
+
+    func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
+
+    public func scope(_ name: String) -> WeightScope { WeightScope(loader: loader, prefix: key(name)) }
+    public func scope(_ index: Int) -> WeightScope { scope(String(index)) }
+
+    /// The tensor `name`, checked against `shape` when given.
+    public func tensor(_ name: String, shape: [Int]? = nil) throws -> Tensor {
+        guard let t = try loader.load(key(name), shape: shape) else {
+            throw BlipModelError.missingWeight(key(name))
+        }
+        return t
+    }
+
+    /// The tensor `name` if present (tied or optional weights).
+    public func optionalTensor(_ name: String, shape: [Int]? = nil) throws -> Tensor? {
+        try loader.load(key(name), shape: shape)
+    }
+
+    /// `weight` [out, in] and `bias` [out] of a `nn.Linear`.
+    public func linear(_ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true) throws -> Linear {
+        let s = scope(name)
+        return Linear(weight: try s.tensor("weight", shape: [outFeatures, inFeatures]),
+                      bias: bias ? try s.tensor("bias", shape: [outFeatures]) : nil)
+    }
+
+    /// `weight` and `bias` of a `nn.LayerNorm` over `size` features.
+    public func layerNorm(_ name: String, size: Int, eps: Double) throws -> LayerNorm {
+        let s = scope(name)
+        return LayerNorm(weight: try s.tensor("weight", shape: [size]), bias: try s.tensor("bias", shape: [size]),
+                         eps: Float(eps))
+    }
+}
