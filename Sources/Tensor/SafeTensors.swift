@@ -335,6 +335,27 @@ struct HeaderEntry: Decodable {
         case dtype, shape
         case dataOffsets = "data_offsets"
     }
+
+    /// Decodes field by field so messages say which field is wrong and how.
+    init(from decoder: Decoder) throws {
+        let c: KeyedDecodingContainer<CodingKeys>
+        do {
+            c = try decoder.container(keyedBy: CodingKeys.self)
+        } catch {
+            throw HeaderParser.FieldError(reason: "entry must be an object with dtype, shape and data_offsets")
+        }
+        func field<T: Decodable>(_ key: CodingKeys, _ type: T.Type, _ expected: String) throws -> T {
+            guard c.contains(key) else { throw HeaderParser.FieldError(reason: "missing \"\(key.stringValue)\"") }
+            do {
+                return try c.decode(type, forKey: key)
+            } catch {
+                throw HeaderParser.FieldError(reason: "\"\(key.stringValue)\" must be \(expected)")
+            }
+        }
+        dtype = try field(.dtype, String.self, "a string")
+        shape = try field(.shape, [Int].self, "an array of integers")
+        dataOffsets = try field(.dataOffsets, [Int].self, "an array of two integers")
+    }
 }
 
 struct AnyKey: CodingKey {
@@ -358,7 +379,8 @@ func describeDecodingError(_ error: Error) -> String {
     case let .valueNotFound(type, ctx):
         return "\(path(ctx.codingPath)) is null (expected \(type))"
     case let .dataCorrupted(ctx):
-        return "\(path(ctx.codingPath)): \(ctx.debugDescription)"
+        let detail = ctx.underlyingError.map { " (\($0))" } ?? ""
+        return (ctx.codingPath.isEmpty ? "" : path(ctx.codingPath) + ": ") + ctx.debugDescription + detail
     @unknown default:
         return "\(e)"
     }
@@ -368,6 +390,11 @@ enum HeaderParser {
     struct Header {
         var metadata: [String: String] = [:]
         var entries: [(String, HeaderEntry)] = []
+    }
+
+    /// What is wrong with one field of an entry.
+    struct FieldError: Error {
+        let reason: String
     }
 
     /// Error thrown from inside `Decodable` so the tensor name survives JSONDecoder.
@@ -392,7 +419,7 @@ enum HeaderParser {
                     do {
                         header.entries.append((name, try c.decode(HeaderEntry.self, forKey: key)))
                     } catch {
-                        throw EntryError(key: name, reason: describeDecodingError(error))
+                        throw EntryError(key: name, reason: (error as? FieldError)?.reason ?? describeDecodingError(error))
                     }
                 }
             }
@@ -410,7 +437,7 @@ enum HeaderParser {
         } catch DecodingError.typeMismatch(_, let ctx) where ctx.codingPath.isEmpty {
             throw SafeTensorsError.invalidHeader(file: file, reason: "header is not a JSON object")
         } catch {
-            throw SafeTensorsError.invalidHeader(file: file, reason: "header is not valid JSON (\(describeDecodingError(error)))")
+            throw SafeTensorsError.invalidHeader(file: file, reason: "header is not valid JSON: \(describeDecodingError(error))")
         }
         // JSONDecoder silently keeps one of several equal keys; reject duplicates explicitly.
         if let dup = duplicateTopLevelKey(in: bytes) {
