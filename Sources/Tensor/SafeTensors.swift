@@ -121,7 +121,7 @@ public struct SafeTensorInfo: Sendable, Equatable {
 /// `tensor(_:)` returns F32 data zero-copy (a `Tensor` view over the mapping, which it keeps
 /// alive) when the data is 4-byte aligned, and converts F16, BF16 and F64 to fp32 copies.
 /// The object is immutable after `init` and safe to share between threads.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: Sendable {
     /// Largest accepted JSON header (100 MB), guarding against absurd length prefixes.
     public static let maxHeaderSize = 100_000_000
 
@@ -499,7 +499,7 @@ enum HeaderParser {
 /// Each shard is opened once. The index must agree with the shards: every mapped name must
 /// exist in its shard, and every tensor in a shard must be mapped to that shard. Shard names
 /// must be plain file names inside the directory.
-public final class SafeTensorsCheckpoint: @unchecked Sendable {
+public final class SafeTensorsCheckpoint: Sendable {
     public static let singleFileName = "model.safetensors"
     public static let indexFileName = "model.safetensors.index.json"
 
