@@ -170,6 +170,47 @@ def corpus_strings():
     return s
 
 
+SWEEP_RANGES = [(0, 0x40000), (0xE0000, 0xE1000)]  # planes 0-3 and 14 (4-13 unassigned, 15-16 private use)
+
+
+def unicode_sweep():
+    """Per-scalar behaviour of the reference normaliser / pre-tokeniser over the assigned planes:
+    runs of scalars that are removed (R), turned into a space (W), split as punctuation (P) or padded
+    as CJK (C); and an FNV-1a 64 hash of lowercase+strip-accents and lowercase-only outputs."""
+    from tokenizers import normalizers, pre_tokenizers
+    clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False)
+    chin = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=False)
+    full = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=None, lowercase=True)
+    low = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=False, lowercase=True)
+    pre = pre_tokenizers.BertPreTokenizer()
+    runs = []
+    h = 0xCBF29CE484222325
+    for lo, hi in SWEEP_RANGES:
+        for cp in range(lo, hi):
+            if 0xD800 <= cp <= 0xDFFF:
+                continue
+            ch = chr(cp)
+            c = clean.normalize_str(ch)
+            if c == "":
+                k = "R"
+            elif c == " " and ch != " ":
+                k = "W"
+            elif len(pre.pre_tokenize_str("a" + ch + "a")) == 3:
+                k = "P"
+            elif chin.normalize_str(ch) != ch:
+                k = "C"
+            else:
+                k = None
+            if k:
+                if runs and runs[-1][2] == k and runs[-1][1] == cp - 1:
+                    runs[-1][1] = cp
+                else:
+                    runs.append([cp, cp, k])
+            for b in full.normalize_str(ch).encode("utf-8") + b"\x00" + low.normalize_str(ch).encode("utf-8") + b"\x01":
+                h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return {"ranges": [list(r) for r in SWEEP_RANGES], "runs": runs, "normalized_fnv1a64": "%016x" % h}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -244,6 +285,7 @@ def main():
         "truncation": truncation,
         "decodes": decodes,
         "batch": batch,
+        "unicode_sweep": unicode_sweep(),
     }
     with open(os.path.join(OUT, "corpus.json"), "w") as f:
         json.dump(corpus, f, indent=1, ensure_ascii=True)

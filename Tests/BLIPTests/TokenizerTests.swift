@@ -263,6 +263,48 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(cased.encode("UNaffable", addSpecialTokens: false), [1])
     }
 
+    /// Every scalar of planes 0–3 and 14: removal, whitespace, punctuation and CJK classes, and the
+    /// lowercase / accent-stripping output, against the reference's per-scalar behaviour.
+    func testUnicodeSweep() throws {
+        let data = try Data(contentsOf: Self.fixtures.appendingPathComponent("corpus.json"))
+        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let sweep = try XCTUnwrap(root["unicode_sweep"] as? [String: Any])
+        let ranges = try XCTUnwrap(sweep["ranges"] as? [[Int]])
+        let runs = try XCTUnwrap(sweep["runs"] as? [[Any]])
+        let expectedHash = try XCTUnwrap(sweep["normalized_fnv1a64"] as? String)
+        var expected: [UInt32: Character] = [:]
+        for run in runs {
+            let lo = try XCTUnwrap(run[0] as? Int), hi = try XCTUnwrap(run[1] as? Int)
+            let k = try XCTUnwrap((run[2] as? String)?.first)
+            for cp in lo...hi { expected[UInt32(cp)] = k }
+        }
+        let full = BasicTokenizer(lowercase: true, stripAccents: nil, handleChineseChars: false, cleanText: false)
+        let low = BasicTokenizer(lowercase: true, stripAccents: false, handleChineseChars: false, cleanText: false)
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ b: UInt8) { hash = (hash ^ UInt64(b)) &* 0x100_0000_01B3 }
+        var mismatches: [String] = []
+        for range in ranges {
+            for cp in UInt32(range[0])..<UInt32(range[1]) {
+                guard let s = Unicode.Scalar(cp) else { continue }
+                let k: Character?
+                if cp == 0 || cp == 0xFFFD || BasicTokenizer.isControl(s) { k = "R" }
+                else if BasicTokenizer.isWhitespace(s) && cp != 0x20 { k = "W" }
+                else if BasicTokenizer.isPunctuation(s) { k = "P" }
+                else if BasicTokenizer.isChineseChar(s) { k = "C" }
+                else { k = nil }
+                if k != expected[cp], mismatches.count < 20 {
+                    mismatches.append("U+\(String(cp, radix: 16, uppercase: true)): \(k.map(String.init) ?? "-") vs \(expected[cp].map(String.init) ?? "-")")
+                }
+                for u in full.normalize([s]) { UTF8.encode(u, into: mix) }
+                mix(0)
+                for u in low.normalize([s]) { UTF8.encode(u, into: mix) }
+                mix(1)
+            }
+        }
+        XCTAssertEqual(mismatches, [])
+        XCTAssertEqual(String(hash, radix: 16).leftPadded(to: 16), expectedHash)
+    }
+
     func testPerformance() throws {
         let t = try BertTokenizer(vocabFile: Self.fixtures.appendingPathComponent("vocab.txt"))
         let text = String(repeating: "A man riding a wave on top of a surfboard, naïve café 東京. ", count: 200)
@@ -274,4 +316,8 @@ final class TokenizerTests: XCTestCase {
         let long = String(repeating: "x", count: 200_000)
         XCTAssertEqual(t.encode(long), [101, 100, 102])
     }
+}
+
+private extension String {
+    func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }

@@ -15,6 +15,10 @@ import Foundation
 /// 5. **Split** on whitespace (dropped) and punctuation (each punctuation scalar its own word).
 ///    Punctuation is ASCII 33–47, 58–64, 91–96, 123–126 plus the Unicode P* categories.
 ///
+/// Character classes (controls, punctuation, nonspacing marks) follow the Unicode 8.0 tables the
+/// reference uses: scalars assigned after Unicode 8.0 count as unassigned (kept, not punctuation,
+/// not stripped). Lower-casing uses the current Unicode tables, as the reference does.
+///
 /// Everything works on Unicode scalars, never on `Character`s (grapheme clusters), so combining
 /// marks and emoji modifiers are handled scalar by scalar as in the reference.
 public struct BasicTokenizer: Sendable {
@@ -110,13 +114,32 @@ public struct BasicTokenizer: Sendable {
         }
     }
 
+    /// The general category as the reference's Unicode 8.0 tables see it: scalars assigned later
+    /// are unassigned there, and a few scalars changed category since.
+    static func referenceCategory(_ s: Unicode.Scalar) -> Unicode.GeneralCategory {
+        switch s.value {
+        case 0x166D, 0x111C9: return .otherPunctuation
+        case 0x1734, 0x1171E: return .nonspacingMark
+        case 0x1885, 0x1886: return .otherLetter
+        case 0xA9BD: return .spacingMark
+        default: break
+        }
+        return isReferenceAssigned(s) ? s.properties.generalCategory : .unassigned
+    }
+
+    /// Whether the scalar was assigned by Unicode 8.0.
+    static func isReferenceAssigned(_ s: Unicode.Scalar) -> Bool {
+        guard let age = s.properties.age else { return false }
+        return age.major < 8 || (age.major == 8 && age.minor == 0)
+    }
+
     /// Cc, Cf and Co scalars other than `\t`, `\n`, `\r` (unassigned scalars are kept).
     static func isControl(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x09, 0x0A, 0x0D: return false
         case 0x20..<0x7F: return false
         default:
-            switch s.properties.generalCategory {
+            switch referenceCategory(s) {
             case .control, .format, .privateUse, .surrogate: return true
             default: return false
             }
@@ -130,7 +153,7 @@ public struct BasicTokenizer: Sendable {
             return (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v)
                 || (123...126).contains(v)
         }
-        switch s.properties.generalCategory {
+        switch referenceCategory(s) {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
              .initialPunctuation, .finalPunctuation, .otherPunctuation:
             return true
@@ -139,12 +162,16 @@ public struct BasicTokenizer: Sendable {
         }
     }
 
-    /// The CJK ideograph ranges of the original BERT (CJK Unified Ideographs, Extensions A–E,
-    /// Compatibility Ideographs and their Supplement). Hangul, Hiragana and Katakana are not included.
+    /// The CJK ideograph ranges of BERT (CJK Unified Ideographs, Extensions A–E, Compatibility
+    /// Ideographs and their Supplement). Hangul, Hiragana and Katakana are not included.
+    ///
+    /// Extension E starts at U+2B920 here, as in `tokenizers` (transformers 5's `BertTokenizer`);
+    /// the original BERT and transformers' legacy Python tokenizer start it at U+2B820, so
+    /// U+2B820–U+2B91F are not split off by this tokenizer.
     static func isChineseChar(_ s: Unicode.Scalar) -> Bool {
         switch s.value {
         case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F,
-             0x2B740...0x2B81F, 0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
+             0x2B740...0x2B81F, 0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
             return true
         default:
             return false
@@ -160,13 +187,14 @@ public struct BasicTokenizer: Sendable {
         func flush() {
             guard !run.isEmpty else { return }
             let decomposed = String(run).decomposedStringWithCanonicalMapping
-            for d in decomposed.unicodeScalars where d.properties.generalCategory != .nonspacingMark {
+            for d in decomposed.unicodeScalars where referenceCategory(d) != .nonspacingMark {
                 out.append(d)
             }
             run = String.UnicodeScalarView()
         }
         for s in scalars {
-            if s.isASCII {
+            if s.isASCII || !isReferenceAssigned(s) {
+                // Scalars newer than the reference's tables are not decomposed there.
                 flush()
                 out.append(s)
             } else {
