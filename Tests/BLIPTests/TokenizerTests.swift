@@ -176,6 +176,33 @@ final class TokenizerTests: XCTestCase {
                        "it ' s a dog ' s life, isn ' t it?")
     }
 
+    /// Non-special added tokens: `normalized` ones match the lower-cased text, `lstrip`/`rstrip` ones
+    /// swallow neighbouring spaces. Expected ids from transformers 5.23 after
+    /// `add_tokens([AddedToken("NewWord", normalized=True), AddedToken("<X>", lstrip=True, rstrip=True,
+    /// normalized=False, special=False)])` on the BLIP tokenizer.
+    func testNonSpecialAddedTokens() throws {
+        let dir = try makeDirectory(["vocab.txt": "vocab.txt", "special_tokens_map.json": "special_tokens_map.json"])
+        let config = """
+        {"added_tokens_decoder": {
+          "30522": {"content": "[DEC]", "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true},
+          "30523": {"content": "[ENC]", "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true},
+          "30524": {"content": "NewWord", "lstrip": false, "normalized": true, "rstrip": false, "single_word": false, "special": false},
+          "30525": {"content": "<X>", "lstrip": true, "normalized": false, "rstrip": true, "single_word": false, "special": false}},
+         "do_lower_case": true, "model_max_length": 512}
+        """
+        try config.write(to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+        let t = try BertTokenizer(directory: dir)
+        XCTAssertEqual(t.count, 30526)
+        let cases: [(String, [Int])] = [
+            ("a NEWWORD b", [101, 1037, 30524, 1038, 102]), ("newwordy", [101, 30524, 1061, 102]),
+            ("xNewWord", [101, 1060, 30524, 102]), ("a <X> b", [101, 1037, 30525, 1038, 102]),
+            ("a<X>b", [101, 1037, 30525, 1038, 102]), ("a   <X>   b", [101, 1037, 30525, 1038, 102]),
+            ("<x>", [101, 1026, 1060, 1028, 102]), ("NewWord<X>NewWord", [101, 30524, 30525, 30524, 102]),
+        ]
+        for (text, ids) in cases { XCTAssertEqual(t.encode(text), ids, text) }
+        XCTAssertEqual(t.decode([101, 1037, 30525, 1038, 102], skipSpecialTokens: true), "a <X> b")
+    }
+
     func testTruncation() throws {
         let t = try BertTokenizer(vocabFile: Self.fixtures.appendingPathComponent("vocab.txt"))
         for c in Self.corpus.truncation {
