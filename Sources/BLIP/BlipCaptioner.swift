@@ -1,0 +1,88 @@
+import Foundation
+
+/// What to generate for a caption request.
+public struct CaptionOptions: Sendable, Equatable {
+    /// Conditional captioning prefix (e.g. "a picture of"); nil for unconditional captions.
+    public var prompt: String?
+    /// Remove the prompt from the returned text, as the official BLIP code does (token ids keep it).
+    public var stripPrompt = false
+    public var generation: GenerationOptions
+
+    public init(prompt: String? = nil, stripPrompt: Bool = false, generation: GenerationOptions = .init()) {
+        self.prompt = prompt
+        self.stripPrompt = stripPrompt
+        self.generation = generation
+    }
+}
+
+/// One generated caption.
+public struct Caption: Sendable, Equatable {
+    /// The text as `processor.decode(ids, skip_special_tokens=True)` gives it (prompt stripped
+    /// when asked).
+    public var text: String
+    /// The whole sequence transformers' `generate` returns: bos, prompt tokens, generated tokens.
+    public var tokenIds: [Int]
+}
+
+/// Image captioning from a model directory: image pipeline, tokenizer and model together.
+///
+/// ```swift
+/// let captioner = try BlipCaptioner(modelDirectory: URL(fileURLWithPath: "blip-image-captioning-base"))
+/// let caption = try captioner.caption(RGBImage(contentsOf: imageURL))
+/// print(caption.text)
+/// ```
+/// Immutable and `Sendable`: share one captioner between threads or requests.
+public struct BlipCaptioner: Sendable {
+    public let model: BlipForConditionalGeneration
+    public let tokenizer: BertTokenizer
+    public let imageProcessor: ImageProcessor
+    /// Generation defaults from the checkpoint's `generation_config.json` (transformers'
+    /// defaults when absent).
+    public let defaultGeneration: GenerationOptions
+
+    /// Loads `config.json`, the safetensors weights, the tokenizer files and
+    /// `preprocessor_config.json` / `generation_config.json` when present.
+    public init(modelDirectory: URL) throws {
+        model = try BlipForConditionalGeneration(directory: modelDirectory)
+        tokenizer = try BertTokenizer(directory: modelDirectory)
+        let pre = modelDirectory.appendingPathComponent("preprocessor_config.json")
+        imageProcessor = try ImageProcessor(configFile: FileManager.default.fileExists(atPath: pre.path) ? pre : nil)
+        defaultGeneration = try GenerationConfigFile.load(directory: modelDirectory)?.options ?? GenerationOptions()
+    }
+
+    /// Pixel values [N, 3, H, W] for `images` (each resized to the configured size).
+    public func pixelValues(_ images: [RGBImage]) -> Tensor {
+        let (w, h) = imageProcessor.outputSize(forWidth: images.first?.width ?? 1, height: images.first?.height ?? 1)
+        var values = [Float]()
+        values.reserveCapacity(images.count * 3 * w * h)
+        for image in images {
+            let v = imageProcessor.pixelValues(for: image)
+            precondition(v.count == 3 * w * h, "images must share one output size")
+            values += v
+        }
+        return Tensor(values, shape: [images.count, 3, h, w])
+    }
+
+    /// Captions one image (the best sequence).
+    public func caption(_ image: RGBImage, options: CaptionOptions = .init()) throws -> Caption {
+        try captions(for: [image], options: options)[0][0]
+    }
+
+    /// Captions a batch of images (any sizes): `numReturnSequences` captions per image.
+    public func captions(for images: [RGBImage], options: CaptionOptions = .init()) throws -> [[Caption]] {
+        guard !images.isEmpty else { return [] }
+        let promptIds = options.prompt.map { tokenizer.encode($0) }
+        let rows = try model.generate(pixelValues: pixelValues(images), promptIds: promptIds, options: options.generation)
+        let perImage = rows.count / images.count
+        let promptText = promptIds.map { tokenizer.decode($0, skipSpecialTokens: true) } ?? ""
+        return (0..<images.count).map { i in
+            rows[(i * perImage)..<((i + 1) * perImage)].map { ids in
+                var text = tokenizer.decode(ids, skipSpecialTokens: true)
+                if options.stripPrompt, !promptText.isEmpty, text.hasPrefix(promptText) {
+                    text = String(text.dropFirst(promptText.count)).trimmingCharacters(in: .whitespaces)
+                }
+                return Caption(text: text, tokenIds: ids)
+            }
+        }
+    }
+}

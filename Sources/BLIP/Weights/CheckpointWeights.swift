@@ -1,0 +1,27 @@
+import Foundation
+
+extension SafeTensorsCheckpoint: WeightStore {
+    public var tensorNames: [String] { names }
+    public func loadTensor(_ name: String) throws -> Tensor? {
+        contains(name) ? try tensor(name) : nil
+    }
+}
+
+/// Opens the weights of a model directory (`model.safetensors` or a sharded index), with an
+/// error that says what was expected when neither exists.
+func openCheckpoint(directory: URL) throws -> SafeTensorsCheckpoint {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
+        throw BlipModelError.notADirectory(directory.path)
+    }
+    let fm = FileManager.default
+    if !fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path),
+       !fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors.index.json").path) {
+        if fm.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path) {
+            throw BlipModelError.unsupportedModel(
+                "\(directory.path) has only pytorch_model.bin; convert it to model.safetensors (see README)")
+        }
+        throw BlipModelError.missingFile(directory.appendingPathComponent("model.safetensors").path)
+    }
+    return try SafeTensorsCheckpoint(directory: directory)
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+import BLIP
+import Foundation
+
+@main
+struct BlipCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blip",
+        abstract: "BLIP vision-language models (captioning) in Swift.",
+        subcommands: [CaptionCommand.self, TokenizeCommand.self, PreprocessCommand.self, BenchCommand.self])
+}

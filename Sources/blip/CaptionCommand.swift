@@ -1,0 +1,118 @@
+import ArgumentParser
+import BLIP
+import Foundation
+
+/// `blip caption`: one caption per image.
+struct CaptionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caption", abstract: "Caption images (BlipForConditionalGeneration).")
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Option(help: "Conditional captioning prompt, e.g. \"a picture of\".")
+    var prompt: String?
+
+    @Option(help: "Beam search width (1: greedy or sampling).")
+    var beams: Int?
+
+    @Option(name: .customLong("max-new-tokens"), help: "New tokens at most (default 20, or generation_config.json).")
+    var maxNewTokens: Int?
+
+    @Option(name: .customLong("min-new-tokens"), help: "New tokens before the caption may end.")
+    var minNewTokens: Int?
+
+    @Flag(help: "Sample (multinomial) instead of greedy decoding.")
+    var sample = false
+
+    @Option(name: .customLong("top-k"), help: "Sampling: keep the K most likely tokens (default 50, 0: off).")
+    var topK: Int?
+
+    @Option(name: .customLong("top-p"), help: "Sampling: nucleus probability mass (default 1: off).")
+    var topP: Double?
+
+    @Option(help: "Sampling temperature (default 1).")
+    var temperature: Double?
+
+    @Option(help: "Seed for sampling (reproducible output).")
+    var seed: UInt64?
+
+    @Option(name: .customLong("repetition-penalty"), help: "Penalty for repeated tokens (1: off).")
+    var repetitionPenalty: Double?
+
+    @Option(name: .customLong("length-penalty"), help: "Beam search length penalty (default 1).")
+    var lengthPenalty: Double?
+
+    @Option(name: .customLong("num-return-sequences"), help: "Captions per image (beam search or sampling).")
+    var numReturnSequences: Int?
+
+    @Flag(name: .customLong("strip-prompt"), help: "Remove the prompt from the caption text, as the official BLIP code does.")
+    var stripPrompt = false
+
+    @Flag(help: "One JSON object per line: {\"image\", \"caption\", \"token_ids\"}.")
+    var json = false
+
+    @Option(name: .customLong("batch-size"), help: "Images encoded together.")
+    var batchSize = 4
+
+    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    var maxPixels = RGBImage.defaultMaxPixels
+
+    @Argument(help: "Image files (JPEG, PNG, WebP).")
+    var images: [String]
+
+    func validate() throws {
+        if images.isEmpty { throw ValidationError("give at least one image") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func options(defaults: GenerationOptions) -> CaptionOptions {
+        var g = defaults
+        if let beams { g.numBeams = beams }
+        if let maxNewTokens { g.maxNewTokens = maxNewTokens }
+        if let minNewTokens { g.minNewTokens = minNewTokens }
+        if sample { g.doSample = true }
+        if let topK { g.topK = topK }
+        if let topP { g.topP = topP }
+        if let temperature { g.temperature = temperature }
+        if let seed { g.seed = seed }
+        if let repetitionPenalty { g.repetitionPenalty = repetitionPenalty }
+        if let lengthPenalty { g.lengthPenalty = lengthPenalty }
+        if let numReturnSequences { g.numReturnSequences = numReturnSequences }
+        return CaptionOptions(prompt: prompt, stripPrompt: stripPrompt, generation: g)
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let captioner = try BlipCaptioner(modelDirectory: modelOption.url)
+            let options = options(defaults: captioner.defaultGeneration)
+            try options.generation.validate()
+            var failures = 0
+            var start = 0
+            while start < images.count {
+                let paths = Array(images[start..<min(start + batchSize, images.count)])
+                start += paths.count
+                var loaded = [(String, RGBImage)]()
+                for path in paths {
+                    do {
+                        loaded.append((path, try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels)))
+                    } catch {
+                        printError("error: \(describe(error))")
+                        failures += 1
+                    }
+                }
+                if loaded.isEmpty { continue }
+                let results = try captioner.captions(for: loaded.map(\.1), options: options)
+                for ((path, _), captions) in zip(loaded, results) {
+                    for caption in captions {
+                        if json {
+                            try printJSONLine(["image": path, "caption": caption.text, "token_ids": caption.tokenIds])
+                        } else {
+                            print(caption.text)
+                        }
+                    }
+                }
+            }
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+}

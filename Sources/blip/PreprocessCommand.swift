@@ -1,0 +1,36 @@
+import ArgumentParser
+import BLIP
+import Foundation
+
+/// `blip preprocess`: the model input of an image as a NumPy file.
+struct PreprocessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preprocess", abstract: "Write an image's pixel_values as float32 [1, 3, H, W] .npy.")
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Option(help: "Output .npy file (written atomically).")
+    var output: String
+
+    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    var maxPixels = RGBImage.defaultMaxPixels
+
+    @Argument(help: "Image file.")
+    var image: String
+
+    func run() throws {
+        try reportingErrors {
+            let dir = modelOption.url
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+                throw BlipModelError.notADirectory(dir.path)
+            }
+            let pre = dir.appendingPathComponent("preprocessor_config.json")
+            let processor = try ImageProcessor(configFile: FileManager.default.fileExists(atPath: pre.path) ? pre : nil)
+            let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
+            let values = processor.pixelValues(for: rgb)
+            let (w, h) = processor.outputSize(forWidth: rgb.width, height: rgb.height)
+            try NumpyWriter.writeFloat32(values, shape: [1, 3, h, w], to: URL(fileURLWithPath: output))
+        }
+    }
+}
