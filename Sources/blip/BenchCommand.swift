@@ -30,6 +30,7 @@ struct BenchCommand: ParsableCommand {
                             shape: [1, 3, size, size])
         var result: [String: Any] = ["load_s": loadSeconds]
         func median(_ body: () throws -> Void) rethrows -> Double {
+            try body()  // warm-up (page in the mapped weights)
             var times = [Double]()
             for _ in 0..<repeats {
                 let s = Date()

@@ -160,6 +160,10 @@ public struct BlipConfig: Codable, Sendable, Equatable {
 
     /// Reads `config.json` in `directory` and checks that it describes a BLIP model.
     public static func load(directory: URL) throws -> BlipConfig {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
+            throw BlipModelError.notADirectory(directory.path)
+        }
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw BlipModelError.missingFile(url.path)
