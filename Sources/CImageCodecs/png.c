@@ -91,7 +91,7 @@ cic_status cic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, 
         return cic_fail(out, CIC_ERR_UNSUPPORTED_VARIANT, "PNG: unexpected channel count %d after conversion", channels);
     }
     cic_status st = cic_alloc_pixels(out, width, height, channels, max_pixels);
-    if (st != CIC_OK) {
+    if (st != CIC_OK || out->header_only) {
         png_destroy_read_struct(&png, &info, NULL);
         return st;
     }
