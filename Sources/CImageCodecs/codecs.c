@@ -27,6 +27,16 @@ cic_status cic_alloc_pixels(cic_image *out, int64_t width, int64_t height, int c
         return cic_fail(out, CIC_ERR_TOO_LARGE, "image is %lldx%lld = %lld pixels, more than the limit of %lld pixels",
                         (long long)width, (long long)height, (long long)(width * height), (long long)max_pixels);
     size_t bytes = (size_t)width * (size_t)height * (size_t)channels;
+    out->width = (int32_t)width;
+    out->height = (int32_t)height;
+    if (out->header_only) return CIC_OK;
+    if (out->external) {
+        if (out->external_capacity < bytes)
+            return cic_fail(out, CIC_ERR_OUT_OF_MEMORY, "destination buffer of %zu bytes is smaller than %zu bytes",
+                            out->external_capacity, bytes);
+        out->pixels = out->external;
+        return CIC_OK;
+    }
     out->pixels = (uint8_t *)malloc(bytes);
     if (!out->pixels)
         return cic_fail(out, CIC_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the pixels", bytes);
@@ -50,12 +60,13 @@ void cic_rgba_to_rgb_on_white(cic_image *out) {
         uint32_t b = (s[2] * a + inv + 127u) / 255u;
         d[0] = (uint8_t)r; d[1] = (uint8_t)g; d[2] = (uint8_t)b;
     }
-    uint8_t *shrunk = (uint8_t *)realloc(p, n * 3);
-    if (shrunk) out->pixels = shrunk;
+    if (!out->external) {
+        uint8_t *shrunk = (uint8_t *)realloc(p, n * 3);
+        if (shrunk) out->pixels = shrunk;
+    }
 }
 
-cic_status cic_decode(const uint8_t *data, size_t size, int64_t max_pixels, cic_image *out) {
-    memset(out, 0, sizeof *out);
+static cic_status cic_decode_impl(const uint8_t *data, size_t size, int64_t max_pixels, cic_image *out) {
     if (size == 0 || data == NULL) return cic_fail(out, CIC_ERR_EMPTY, "the file is empty");
     cic_status status;
     out->source_bit_depth = 8;
@@ -68,15 +79,34 @@ cic_status cic_decode(const uint8_t *data, size_t size, int64_t max_pixels, cic_
                         "unrecognised image format (not JPEG, PNG or WebP by its first bytes)");
     }
     if (status != CIC_OK) {
-        free(out->pixels);
+        if (!out->external) free(out->pixels);
         out->pixels = NULL;
         out->width = out->height = 0;
     }
     return status;
 }
 
+cic_status cic_decode(const uint8_t *data, size_t size, int64_t max_pixels, cic_image *out) {
+    memset(out, 0, sizeof *out);
+    return cic_decode_impl(data, size, max_pixels, out);
+}
+
+cic_status cic_probe(const uint8_t *data, size_t size, int64_t max_pixels, cic_image *out) {
+    memset(out, 0, sizeof *out);
+    out->header_only = 1;
+    return cic_decode_impl(data, size, max_pixels, out);
+}
+
+cic_status cic_decode_into(const uint8_t *data, size_t size, int64_t max_pixels, uint8_t *buffer, size_t capacity,
+                           cic_image *out) {
+    memset(out, 0, sizeof *out);
+    out->external = buffer;
+    out->external_capacity = capacity;
+    return cic_decode_impl(data, size, max_pixels, out);
+}
+
 void cic_image_free(cic_image *image) {
-    if (!image) return;
+    if (!image || image->external) return;
     free(image->pixels);
     image->pixels = NULL;
 }

@@ -90,7 +90,7 @@ cic_status cic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels,
     cinfo.do_fancy_upsampling = TRUE;
 
     cic_status st = cic_alloc_pixels(out, cinfo.image_width, cinfo.image_height, 3, max_pixels);
-    if (st != CIC_OK) {
+    if (st != CIC_OK || out->header_only) {
         jpeg_destroy_decompress(&cinfo);
         return st;
     }

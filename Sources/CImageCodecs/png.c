@@ -35,6 +35,15 @@ static void cic_png_error(png_structp png, png_const_charp msg) {
 static void cic_png_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
 cic_status cic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, cic_image *out) {
+    // Check the declared size from IHDR before libpng reads anything else, so that an oversized
+    // image is reported as such even when the rest of the file is missing.
+    if (size >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
+        int64_t w = ((int64_t)data[16] << 24) | (data[17] << 16) | (data[18] << 8) | data[19];
+        int64_t h = ((int64_t)data[20] << 24) | (data[21] << 16) | (data[22] << 8) | data[23];
+        if (w > 0 && h > 0 && w * h > max_pixels)
+            return cic_fail(out, CIC_ERR_TOO_LARGE, "image is %lldx%lld = %lld pixels, more than the limit of %lld pixels",
+                            (long long)w, (long long)h, (long long)(w * h), (long long)max_pixels);
+    }
     cic_png_source src = {data, size, 0, 0};
     cic_png_error_state est;
     memset(&est, 0, sizeof est);
@@ -82,7 +91,7 @@ cic_status cic_decode_png(const uint8_t *data, size_t size, int64_t max_pixels, 
         return cic_fail(out, CIC_ERR_UNSUPPORTED_VARIANT, "PNG: unexpected channel count %d after conversion", channels);
     }
     cic_status st = cic_alloc_pixels(out, width, height, channels, max_pixels);
-    if (st != CIC_OK) {
+    if (st != CIC_OK || out->header_only) {
         png_destroy_read_struct(&png, &info, NULL);
         return st;
     }

@@ -117,22 +117,35 @@ static inline uint8_t cic_clip8(int32_t v, int precision) {
     return v < 0 ? 0 : (v > 255 ? 255 : (uint8_t)v);
 }
 
+// Horizontal pass. Each output pixel is a dot product of 3*n contiguous input bytes with the weights
+// repeated per channel (k0 k0 k0 k1 k1 k1 ...); 24 int32 lanes accumulate 8 pixels at a time (lane i
+// holds channel i % 3) and are folded at the end. Integer sums are exact in any order, so this gives
+// the same numbers as the scalar loop, but compilers vectorise it.
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void cic_pass_horizontal(const uint8_t *restrict src, int src_width, int rows, uint8_t *restrict dst,
-                                int dst_width, const cic_kernel *k) {
+                                int dst_width, const cic_kernel *k, const int32_t *restrict k3) {
     const int32_t half = 1 << (k->precision - 1);
+    const int ks3 = 3 * k->ksize;
     for (int y = 0; y < rows; y++) {
         const uint8_t *restrict in = src + (size_t)y * src_width * 3;
         uint8_t *restrict out = dst + (size_t)y * dst_width * 3;
         for (int xx = 0; xx < dst_width; xx++) {
-            const int xmin = k->bounds[2 * xx], n = k->bounds[2 * xx + 1];
-            const int32_t *restrict kk = k->coeffs + (size_t)xx * k->ksize;
+            const int xmin = k->bounds[2 * xx], n3 = 3 * k->bounds[2 * xx + 1];
+            const int32_t *restrict kk = k3 + (size_t)xx * ks3;
             const uint8_t *restrict p = in + (size_t)xmin * 3;
+            int32_t acc[24] = {0};
+            int i = 0;
+            for (; i + 24 <= n3; i += 24) {
+                for (int j = 0; j < 24; j++) acc[j] += (int32_t)p[i + j] * kk[i + j];
+            }
             int32_t r = half, g = half, b = half;
-            for (int x = 0; x < n; x++) {
-                const int32_t c = kk[x];
-                r += p[3 * x] * c;
-                g += p[3 * x + 1] * c;
-                b += p[3 * x + 2] * c;
+            for (int j = 0; j < 24; j += 3) { r += acc[j]; g += acc[j + 1]; b += acc[j + 2]; }
+            for (; i < n3; i += 3) {
+                r += (int32_t)p[i] * kk[i];
+                g += (int32_t)p[i + 1] * kk[i + 1];
+                b += (int32_t)p[i + 2] * kk[i + 2];
             }
             out[3 * xx] = cic_clip8(r, k->precision);
             out[3 * xx + 1] = cic_clip8(g, k->precision);
@@ -141,6 +154,18 @@ static void cic_pass_horizontal(const uint8_t *restrict src, int src_width, int 
     }
 }
 
+// Weights of a horizontal kernel repeated for the 3 channels.
+static int32_t *cic_kernel_rgb(const cic_kernel *k, int out_size) {
+    const size_t n = (size_t)out_size * (size_t)k->ksize;
+    int32_t *k3 = (int32_t *)malloc(sizeof(int32_t) * 3 * n);
+    if (!k3) return NULL;
+    for (size_t i = 0; i < n; i++) k3[3 * i] = k3[3 * i + 1] = k3[3 * i + 2] = k->coeffs[i];
+    return k3;
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static int cic_pass_vertical(const uint8_t *restrict src, int width, uint8_t *restrict dst, int dst_height,
                              const cic_kernel *k) {
     const size_t row = (size_t)width * 3;
@@ -182,9 +207,15 @@ int cic_resize_rgb8(const uint8_t *src, int32_t src_width, int32_t src_height,
         return 0;
     }
     cic_kernel kh = {0}, kv = {0};
+    int32_t *k3 = NULL;
     if (need_h && cic_kernel_make(&kh, src_width, dst_width, fn, support) != 0) return -2;
+    if (need_h && !(k3 = cic_kernel_rgb(&kh, dst_width))) {
+        cic_kernel_free(&kh);
+        return -2;
+    }
     if (need_v && cic_kernel_make(&kv, src_height, dst_height, fn, support) != 0) {
         cic_kernel_free(&kh);
+        free(k3);
         return -2;
     }
     // Pillow 13 runs the vertical pass first when the height shrinks by more than twice as many pixels
@@ -200,7 +231,7 @@ int cic_resize_rgb8(const uint8_t *src, int32_t src_width, int32_t src_height,
         if (!tmp) {
             status = -2;
         } else {
-            cic_pass_horizontal(src + (size_t)first * src_width * 3, src_width, last - first, tmp, dst_width, &kh);
+            cic_pass_horizontal(src + (size_t)first * src_width * 3, src_width, last - first, tmp, dst_width, &kh, k3);
             for (int yy = 0; yy < dst_height; yy++) kv.bounds[2 * yy] -= first;
             status = cic_pass_vertical(tmp, dst_width, dst, dst_height, &kv);
             free(tmp);
@@ -211,15 +242,16 @@ int cic_resize_rgb8(const uint8_t *src, int32_t src_width, int32_t src_height,
             status = -2;
         } else {
             status = cic_pass_vertical(src, src_width, tmp, dst_height, &kv);
-            if (status == 0) cic_pass_horizontal(tmp, src_width, dst_height, dst, dst_width, &kh);
+            if (status == 0) cic_pass_horizontal(tmp, src_width, dst_height, dst, dst_width, &kh, k3);
             free(tmp);
         }
     } else if (need_h) {
-        cic_pass_horizontal(src, src_width, src_height, dst, dst_width, &kh);
+        cic_pass_horizontal(src, src_width, src_height, dst, dst_width, &kh, k3);
     } else {
         status = cic_pass_vertical(src, src_width, dst, dst_height, &kv);
     }
     cic_kernel_free(&kh);
     cic_kernel_free(&kv);
+    free(k3);
     return status;
 }

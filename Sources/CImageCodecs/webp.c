@@ -36,7 +36,7 @@ cic_status cic_decode_webp(const uint8_t *data, size_t size, int64_t max_pixels,
     out->had_alpha = config.input.has_alpha;
     out->source_channels = 3;
     cic_status st = cic_alloc_pixels(out, config.input.width, config.input.height, channels, max_pixels);
-    if (st != CIC_OK) return st;
+    if (st != CIC_OK || out->header_only) return st;
     config.output.colorspace = channels == 4 ? MODE_RGBA : MODE_RGB;
     config.output.is_external_memory = 1;
     config.output.u.RGBA.rgba = out->pixels;

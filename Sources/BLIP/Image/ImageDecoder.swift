@@ -73,32 +73,44 @@ public struct ImageDecodingError: Error, Sendable, CustomStringConvertible, Loca
 
 enum ImageDecoder {
     /// Decodes JPEG/PNG/WebP bytes to 8-bit RGB through libjpeg-turbo, libpng and libwebp.
+    /// The header is read first (dimensions checked against `maxPixels`), then the codec decodes
+    /// straight into the array's storage (no second copy of a possibly large image).
     static func decode(_ data: Data, maxPixels: Int, source: String) throws -> RGBImage {
-        var image = cic_image()
-        let status = data.withUnsafeBytes { raw -> cic_status in
+        try data.withUnsafeBytes { raw -> RGBImage in
             let base = raw.bindMemory(to: UInt8.self).baseAddress
-            return cic_decode(base, raw.count, Int64(clamping: maxPixels), &image)
-        }
-        defer { cic_image_free(&image) }
-        guard status == CIC_OK else {
-            let detail = withUnsafeBytes(of: image.message) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            var header = cic_image()
+            try check(cic_probe(base, raw.count, Int64(clamping: maxPixels), &header), header, source)
+            let width = Int(header.width), height = Int(header.height)
+            let capacity = width * height * 4  // room for RGBA before compositing; untouched pages cost nothing
+            var result = cic_image()
+            var status = CIC_OK
+            let pixels = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                status = cic_decode_into(base, raw.count, Int64(clamping: maxPixels), buffer.baseAddress, capacity, &result)
+                initialized = status == CIC_OK ? width * height * 3 : 0
             }
-            let kind: ImageDecodingError.Kind
-            switch status {
-            case CIC_ERR_UNSUPPORTED_FORMAT: kind = .unsupportedFormat
-            case CIC_ERR_TRUNCATED: kind = .truncated
-            case CIC_ERR_TOO_LARGE: kind = .tooManyPixels
-            case CIC_ERR_UNSUPPORTED_VARIANT: kind = .unsupportedVariant
-            case CIC_ERR_OUT_OF_MEMORY: kind = .outOfMemory
-            case CIC_ERR_EMPTY: kind = .empty
-            default: kind = .corrupt
+            try check(status, result, source)
+            guard Int(result.width) == width, Int(result.height) == height else {
+                throw ImageDecodingError(kind: .corrupt, source: source, detail: "image size changed while decoding")
             }
-            throw ImageDecodingError(kind: kind, source: source, detail: detail)
+            return RGBImage(uncheckedWidth: width, height: height, pixels: pixels)
         }
-        let width = Int(image.width), height = Int(image.height)
-        let count = width * height * 3
-        let pixels = [UInt8](UnsafeBufferPointer(start: image.pixels, count: count))
-        return RGBImage(uncheckedWidth: width, height: height, pixels: pixels)
+    }
+
+    private static func check(_ status: cic_status, _ image: cic_image, _ source: String) throws {
+        guard status != CIC_OK else { return }
+        let detail = withUnsafeBytes(of: image.message) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let kind: ImageDecodingError.Kind
+        switch status {
+        case CIC_ERR_UNSUPPORTED_FORMAT: kind = .unsupportedFormat
+        case CIC_ERR_TRUNCATED: kind = .truncated
+        case CIC_ERR_TOO_LARGE: kind = .tooManyPixels
+        case CIC_ERR_UNSUPPORTED_VARIANT: kind = .unsupportedVariant
+        case CIC_ERR_OUT_OF_MEMORY: kind = .outOfMemory
+        case CIC_ERR_EMPTY: kind = .empty
+        default: kind = .corrupt
+        }
+        throw ImageDecodingError(kind: kind, source: source, detail: detail)
     }
 }

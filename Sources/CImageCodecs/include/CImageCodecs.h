@@ -37,6 +37,10 @@ typedef struct {
     int32_t source_channels;  ///< colour channels of the source before conversion (1 gray, 3 colour, 4 CMYK)
     uint8_t *pixels;       ///< malloc'ed by cic_decode; release with cic_image_free
     char message[256];     ///< human-readable detail when the status is not CIC_OK
+    // Set by cic_probe / cic_decode_into (leave zero for cic_decode):
+    int32_t header_only;   ///< stop after the header (dimensions checked against the budget)
+    uint8_t *external;     ///< caller-owned destination buffer
+    size_t external_capacity;
 } cic_image;
 
 cic_format cic_detect_format(const uint8_t *data, size_t size);
@@ -47,6 +51,15 @@ cic_format cic_detect_format(const uint8_t *data, size_t size);
 cic_status cic_decode(const uint8_t *data, size_t size, int64_t max_pixels, cic_image *out);
 
 void cic_image_free(cic_image *image);
+
+/// Reads only the header: sets width, height and format and checks width*height against max_pixels.
+cic_status cic_probe(const uint8_t *data, size_t size, int64_t max_pixels, cic_image *out);
+
+/// Like cic_decode, but decodes into the caller's `buffer`, which must hold at least
+/// width*height*4 bytes (dimensions from cic_probe). On success the first width*height*3 bytes are the
+/// RGB pixels and out->pixels == buffer; the caller keeps ownership (do not call cic_image_free).
+cic_status cic_decode_into(const uint8_t *data, size_t size, int64_t max_pixels, uint8_t *buffer, size_t capacity,
+                           cic_image *out);
 
 /// Resampling filters, numbered like PIL's `Image.Resampling`.
 typedef enum {
