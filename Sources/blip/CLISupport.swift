@@ -21,8 +21,8 @@ func reportingErrors(_ body: () throws -> Void) throws {
 
 /// A one-line description of an error (our errors describe themselves).
 func describe(_ error: Error) -> String {
-    if let e = error as? CustomStringConvertible { return e.description }
-    return error.localizedDescription
+    if let e = error as? LocalizedError, let d = e.errorDescription { return d }
+    return String(describing: error)
 }
 
 /// Prints a JSON object on one line with stable key order.
