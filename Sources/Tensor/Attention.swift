@@ -47,14 +47,17 @@ public func multiHeadAttention(
                 // [rows, D] x [Tk, D]^T -> [rows, Tk]
                 BLAS.sgemm(transB: true, m: rows, n: keyLength, k: headDim, a: qh, lda: qRowStride,
                            b: kh, ldb: k.rowStride, c: scores, ldc: keyLength)
-                for r in 0..<rows {
-                    let row = scores + r * keyLength
-                    let qb = stacked ? b + r : b
-                    let rowMask = mask.map { $0 + qb * keyLength }
-                    var visible = keyLength
-                    if let causalPast, !stacked { visible = min(keyLength, causalPast + r + 1) }
-                    softmaxRowsInPlace(row, rows: 1, cols: visible, scale: scale, mask: rowMask)
-                    if visible < keyLength { (row + visible).initialize(repeating: 0, count: keyLength - visible) }
+                let sharedMask = mask
+                Parallel.forEachChunk(rows, minChunk: 32) { part in
+                    for r in part {
+                        let row = scores + r * keyLength
+                        let qb = stacked ? b + r : b
+                        let rowMask = sharedMask.map { $0 + qb * keyLength }
+                        var visible = keyLength
+                        if let causalPast, !stacked { visible = min(keyLength, causalPast + r + 1) }
+                        softmaxRowsInPlace(row, rows: 1, cols: visible, scale: scale, mask: rowMask)
+                        if visible < keyLength { (row + visible).initialize(repeating: 0, count: keyLength - visible) }
+                    }
                 }
                 // [rows, Tk] x [Tk, D] -> [rows, D]
                 BLAS.sgemm(m: rows, n: headDim, k: keyLength, a: scores, lda: keyLength,

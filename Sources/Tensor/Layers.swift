@@ -70,7 +70,10 @@ public struct LayerNorm: Sendable {
         precondition(x.shape.last == c, "LayerNorm expects [..., \(c)], got \(x.shape)")
         let xc = x.contiguous()
         let out = Tensor(uninitializedShape: x.shape)
-        bk_layer_norm_rows(xc.pointer, out.mutablePointer, x.count / c, c, weight.pointer, bias.pointer, eps)
+        let src = xc.pointer, dst = out.mutablePointer, w = weight.pointer, b = bias.pointer, eps = eps
+        Parallel.forEachChunk(x.count / c, minChunk: 64) { rows in
+            bk_layer_norm_rows(src + rows.lowerBound * c, dst + rows.lowerBound * c, rows.count, c, w, b, eps)
+        }
         return out
     }
 }

@@ -14,7 +14,8 @@ extension Tensor {
     /// Applies exact-erf GELU in place. Only call it on a tensor you own.
     public func geluInPlace() {
         precondition(isContiguous)
-        bk_gelu_erf(mutablePointer, count)
+        let p = mutablePointer
+        Parallel.forEachChunk(count, minChunk: 1 << 16) { r in bk_gelu_erf(p + r.lowerBound, r.count) }
     }
 
     /// Softmax over the last dimension.
