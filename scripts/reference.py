@@ -50,7 +50,11 @@ Notes on transformers semantics (5.x) that the Swift side must reproduce
   (30522) IN PLACE (the caller's tensor is mutated) and drops the last column of ids and mask,
   so the decoder starts from [30522] or [30522, prompt tokens...] (the [SEP] is dropped). It then
   calls text_decoder.generate with eos_token_id = sep (102) and pad_token_id = 0. The returned
-  ids include that start (bos + prompt); finished rows of a batch are padded with 0.
+  ids include that start (bos + prompt). Rows that finish early are padded with pad (0) by
+  greedy search but with eos (102) by beam search (seen in transformers 5.23).
+* expected.json records, per greedy case, `greedy_min_margin`: the smallest top-1 minus top-2
+  gap of the processed scores over all steps. A tiny margin means a reimplementation may pick
+  the other token legitimately (fp32 summation order); treat such cases with care.
 * The LM head weight `text_decoder.cls.predictions.decoder.weight` is tied to
   `text_decoder.bert.embeddings.word_embeddings.weight` and `...decoder.bias` to
   `...predictions.bias`; save_pretrained writes neither tied copy. `position_ids` buffers are
