@@ -189,3 +189,25 @@ BK_CLONES float bk_logsumexp(const float *x, size_t n) {
     for (; i < n; i++) s += fast_exp(x[i] - m);
     return m + logf(s);
 }
+
+BK_CLONES void bk_attention_row(const float *q, const float *k, const float *v, size_t kvStride, size_t keys,
+                                size_t headDim, float scale, const float *mask, float *scratch, float *out) {
+    for (size_t j = 0; j < keys; j++) {
+        const float *kj = k + j * kvStride;
+        float acc[LANES] = {0};
+        size_t d = 0;
+        for (; d + LANES <= headDim; d += LANES)
+            for (int l = 0; l < LANES; l++) acc[l] += q[d + l] * kj[d + l];
+        float s = 0;
+        for (int l = 0; l < LANES; l++) s += acc[l];
+        for (; d < headDim; d++) s += q[d] * kj[d];
+        scratch[j] = s;
+    }
+    softmax_row(scratch, keys, scale, mask);
+    for (size_t d = 0; d < headDim; d++) out[d] = 0;
+    for (size_t j = 0; j < keys; j++) {
+        const float *vj = v + j * kvStride;
+        float p = scratch[j];
+        for (size_t d = 0; d < headDim; d++) out[d] += p * vj[d];
+    }
+}

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Where one of Q, K, V (or the output) lives: heads are interleaved along the row, so head `h`
 /// of row `t` of batch `b` starts at `base + b * batchStride + t * rowStride + h * headDim`.
 /// This addresses the output of a fused or separate projection directly, without permutes.
@@ -20,7 +22,7 @@ public struct HeadLayout {
 /// - `mask`: optional additive mask, `keyLength` values per query batch (`[batch, keyLength]`).
 /// - `causalPast`: when set, query row `t` may only see keys `0...causalPast + t` (decoder
 ///   self-attention, where `causalPast` keys are already cached).
-/// - `scores`: scratch space of at least `queriesPerKV * queryLength * keyLength` floats.
+/// - `scores`: scratch space of at least `queryLength * keyLength` floats.
 public func multiHeadAttention(
     q: HeadLayout, k: HeadLayout, v: HeadLayout, out: UnsafeMutablePointer<Float>,
     outRowStride: Int, outBatchStride: Int,
@@ -29,40 +31,51 @@ public func multiHeadAttention(
     scores: UnsafeMutablePointer<Float>
 ) {
     precondition(batch % queriesPerKV == 0, "batch \(batch) not a multiple of \(queriesPerKV)")
-    let kvBatches = batch / queriesPerKV
-    // With one query row per batch (decoding), the beams sharing a key/value batch are stacked
-    // into one [queriesPerKV, headDim] matrix so each head's keys and values are read once.
-    let stacked = queryLength == 1 && queriesPerKV > 1
-    for g in 0..<kvBatches {
+    precondition(k.rowStride == v.rowStride, "keys and values must share a row stride")
+    if queryLength == 1 {
+        // Decoding: one query row per batch. Dot products in a SIMD kernel instead of many
+        // tiny BLAS calls, heads spread over the cores; keys/values are read once per row.
+        let scratchStride = keyLength
+        let items = batch * heads
+        Parallel.forEachChunk(items, minChunk: 8) { part in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchStride, 1))
+            defer { scratch.deallocate() }
+            for item in part {
+                let b = item / heads, h = item % heads, g = b / queriesPerKV
+                bk_attention_row(
+                    q.base + b * q.batchStride + h * headDim,
+                    k.base + g * k.batchStride + h * headDim,
+                    v.base + g * v.batchStride + h * headDim,
+                    k.rowStride, keyLength, headDim, scale, mask.map { $0 + b * keyLength }, scratch,
+                    out + b * outBatchStride + h * headDim)
+            }
+        }
+        return
+    }
+    // Prefill / encoder: per batch and head, two GEMMs around a row-parallel softmax.
+    for b in 0..<batch {
+        let g = b / queriesPerKV
         for h in 0..<heads {
+            let qh = q.base + b * q.batchStride + h * headDim
             let kh = k.base + g * k.batchStride + h * headDim
             let vh = v.base + g * v.batchStride + h * headDim
-            let groups = stacked ? [g * queriesPerKV] : Array((g * queriesPerKV)..<((g + 1) * queriesPerKV))
-            for b in groups {
-                let rows = stacked ? queriesPerKV : queryLength
-                let qRowStride = stacked ? q.batchStride : q.rowStride
-                let oRowStride = stacked ? outBatchStride : outRowStride
-                let qh = q.base + b * q.batchStride + h * headDim
-                let oh = out + b * outBatchStride + h * headDim
-                // [rows, D] x [Tk, D]^T -> [rows, Tk]
-                BLAS.sgemm(transB: true, m: rows, n: keyLength, k: headDim, a: qh, lda: qRowStride,
-                           b: kh, ldb: k.rowStride, c: scores, ldc: keyLength)
-                let sharedMask = mask
-                Parallel.forEachChunk(rows, minChunk: 32) { part in
-                    for r in part {
-                        let row = scores + r * keyLength
-                        let qb = stacked ? b + r : b
-                        let rowMask = sharedMask.map { $0 + qb * keyLength }
-                        var visible = keyLength
-                        if let causalPast, !stacked { visible = min(keyLength, causalPast + r + 1) }
-                        softmaxRowsInPlace(row, rows: 1, cols: visible, scale: scale, mask: rowMask)
-                        if visible < keyLength { (row + visible).initialize(repeating: 0, count: keyLength - visible) }
-                    }
+            let oh = out + b * outBatchStride + h * headDim
+            // [Tq, D] x [Tk, D]^T -> [Tq, Tk]
+            BLAS.sgemm(transB: true, m: queryLength, n: keyLength, k: headDim, a: qh, lda: q.rowStride,
+                       b: kh, ldb: k.rowStride, c: scores, ldc: keyLength)
+            let rowMask = mask.map { $0 + b * keyLength }
+            Parallel.forEachChunk(queryLength, minChunk: 32) { part in
+                for r in part {
+                    let row = scores + r * keyLength
+                    var visible = keyLength
+                    if let causalPast { visible = min(keyLength, causalPast + r + 1) }
+                    softmaxRowsInPlace(row, rows: 1, cols: visible, scale: scale, mask: rowMask)
+                    if visible < keyLength { (row + visible).initialize(repeating: 0, count: keyLength - visible) }
                 }
-                // [rows, Tk] x [Tk, D] -> [rows, D]
-                BLAS.sgemm(m: rows, n: headDim, k: keyLength, a: scores, lda: keyLength,
-                           b: vh, ldb: v.rowStride, c: oh, ldc: oRowStride)
             }
+            // [Tq, Tk] x [Tk, D] -> [Tq, D]
+            BLAS.sgemm(m: queryLength, n: headDim, k: keyLength, a: scores, lda: keyLength,
+                       b: vh, ldb: v.rowStride, c: oh, ldc: outRowStride)
         }
     }
 }

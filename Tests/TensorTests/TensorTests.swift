@@ -105,41 +105,52 @@ final class TensorOpsTests: XCTestCase {
         XCTAssertEqual(Array(out[0..<3]), [1, -2, Float(bitPattern: 0x4049_0000)])
     }
 
-    /// Attention through `multiHeadAttention` equals a naive per-head computation, including the
-    /// beam grouping (several query batches sharing one key/value batch) and the causal limit.
+    /// Attention through `multiHeadAttention` equals a naive per-head computation: the decode
+    /// path (one query row, several query batches sharing one key/value batch) and the prefill
+    /// path (several query rows with the causal limit and a padding mask).
     func testMultiHeadAttentionMatchesNaive() {
-        let heads = 2, d = 3, tq = 1, tk = 5, kvBatches = 2, beams = 3
-        let c = heads * d
-        let batch = kvBatches * beams
-        let q = randomValues(batch * tq * c, seed: 8), k = randomValues(kvBatches * tk * c, seed: 9)
-        let v = randomValues(kvBatches * tk * c, seed: 10)
-        var out = [Float](repeating: 0, count: batch * tq * c)
-        var scratch = [Float](repeating: 0, count: beams * tq * tk)
-        q.withUnsafeBufferPointer { qp in
-            k.withUnsafeBufferPointer { kp in
-                v.withUnsafeBufferPointer { vp in
-                    multiHeadAttention(
-                        q: HeadLayout(base: qp.baseAddress!, rowStride: c, batchStride: tq * c),
-                        k: HeadLayout(base: kp.baseAddress!, rowStride: c, batchStride: tk * c),
-                        v: HeadLayout(base: vp.baseAddress!, rowStride: c, batchStride: tk * c),
-                        out: &out, outRowStride: c, outBatchStride: tq * c, batch: batch, queriesPerKV: beams,
-                        queryLength: tq, keyLength: tk, heads: heads, headDim: d, scale: 0.7,
-                        scores: &scratch)
+        for (tq, causalPast, masked) in [(1, nil, false), (1, nil, true), (4, 2 as Int?, true), (6, nil, false)] {
+            let heads = 2, d = 3, tk = tq == 1 ? 5 : (causalPast ?? 0) + tq, kvBatches = 2
+            let perKV = tq == 1 ? 3 : 1
+            let c = heads * d
+            let batch = kvBatches * perKV
+            let q = randomValues(batch * tq * c, seed: 8), k = randomValues(kvBatches * tk * c, seed: 9)
+            let v = randomValues(kvBatches * tk * c, seed: 10)
+            let mask: [Float] = (0..<(batch * tk)).map { masked && $0 % 4 == 1 ? -Float.greatestFiniteMagnitude : 0 }
+            var out = [Float](repeating: 0, count: batch * tq * c)
+            var scratch = [Float](repeating: 0, count: tq * tk)
+            q.withUnsafeBufferPointer { qp in
+                k.withUnsafeBufferPointer { kp in
+                    v.withUnsafeBufferPointer { vp in
+                        mask.withUnsafeBufferPointer { mp in
+                            multiHeadAttention(
+                                q: HeadLayout(base: qp.baseAddress!, rowStride: c, batchStride: tq * c),
+                                k: HeadLayout(base: kp.baseAddress!, rowStride: c, batchStride: tk * c),
+                                v: HeadLayout(base: vp.baseAddress!, rowStride: c, batchStride: tk * c),
+                                out: &out, outRowStride: c, outBatchStride: tq * c, batch: batch, queriesPerKV: perKV,
+                                queryLength: tq, keyLength: tk, heads: heads, headDim: d, scale: 0.7,
+                                mask: masked ? mp.baseAddress : nil, causalPast: causalPast, scores: &scratch)
+                        }
+                    }
                 }
             }
-        }
-        for b in 0..<batch {
-            let g = b / beams
-            for h in 0..<heads {
-                var s = (0..<tk).map { j in
-                    (0..<d).reduce(0.0) { $0 + Double(q[b * c + h * d + $1]) * Double(k[g * tk * c + j * c + h * d + $1]) } * 0.7
-                }
-                let m = s.max()!
-                s = s.map { exp($0 - m) }
-                let z = s.reduce(0, +)
-                for e in 0..<d {
-                    let ref = (0..<tk).reduce(0.0) { $0 + s[$1] / z * Double(v[g * tk * c + $1 * c + h * d + e]) }
-                    XCTAssertEqual(Double(out[b * c + h * d + e]), ref, accuracy: 1e-5)
+            for b in 0..<batch {
+                let g = b / perKV
+                for t in 0..<tq {
+                    let visible = causalPast.map { min(tk, $0 + t + 1) } ?? tk
+                    for h in 0..<heads {
+                        var s = (0..<visible).map { j in
+                            (0..<d).reduce(0.0) { $0 + Double(q[(b * tq + t) * c + h * d + $1]) * Double(k[(g * tk + j) * c + h * d + $1]) } * 0.7
+                                + (mask[b * tk + j] < 0 ? -1e30 : 0)
+                        }
+                        let m = s.max()!
+                        s = s.map { exp($0 - m) }
+                        let z = s.reduce(0, +)
+                        for e in 0..<d {
+                            let ref = (0..<visible).reduce(0.0) { $0 + s[$1] / z * Double(v[(g * tk + $1) * c + h * d + e]) }
+                            XCTAssertEqual(Double(out[(b * tq + t) * c + h * d + e]), ref, accuracy: 1e-5, "tq \(tq)")
+                        }
+                    }
                 }
             }
         }

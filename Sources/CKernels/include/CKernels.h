@@ -39,4 +39,10 @@ size_t bk_argmax(const float *x, size_t n);
 /// log(sum(exp(x))) computed stably over `n` values.
 float bk_logsumexp(const float *x, size_t n);
 
+/// Attention of one query row over `keys` positions for one head: out = softmax(q·K^T * scale
+/// + mask) V, where key/value row j starts at k + j * kvStride (headDim floats each).
+/// `scratch` holds at least `keys` floats; `mask` (may be NULL) adds to the scaled scores.
+void bk_attention_row(const float *q, const float *k, const float *v, size_t kvStride, size_t keys,
+                      size_t headDim, float scale, const float *mask, float *scratch, float *out);
+
 #endif
