@@ -20,7 +20,7 @@ import numpy as np
 from safetensors.numpy import load_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = "greedy,greedy_prompt,beam3,beam3_prompt"
+CASES = "greedy,greedy_prompt,beam3,beam3_prompt,greedy_image1,greedy_image2,greedy_batch2,beam3_batch2"
 
 
 def main():

@@ -211,3 +211,42 @@ BK_CLONES void bk_attention_row(const float *q, const float *k, const float *v, 
         for (size_t d = 0; d < headDim; d++) out[d] += p * vj[d];
     }
 }
+
+// Dot products of one weight row with R input rows (R a compile-time constant after inlining).
+static inline __attribute__((always_inline)) void dot_rows(const float *x, size_t k, const float *w,
+                                                           float *out, const int R) {
+    float acc[4][LANES];
+    for (int r = 0; r < R; r++)
+        for (int l = 0; l < LANES; l++) acc[r][l] = 0;
+    size_t i = 0;
+    for (; i + LANES <= k; i += LANES)
+        for (int r = 0; r < R; r++)
+            for (int l = 0; l < LANES; l++) acc[r][l] += x[r * k + i + l] * w[i + l];
+    for (int r = 0; r < R; r++) {
+        float s = 0;
+        for (int l = 0; l < LANES; l++) s += acc[r][l];
+        for (size_t j = i; j < k; j++) s += x[r * k + j] * w[j];
+        out[r] = s;
+    }
+}
+
+BK_CLONES void bk_linear_few_rows(const float *x, size_t rows, size_t k, const float *w, const float *bias,
+                                  float *y, size_t ldy, size_t n0, size_t n1) {
+    for (size_t n = n0; n < n1; n++) {
+        const float *wn = w + n * k;
+        float b = bias ? bias[n] : 0.0f;
+        size_t r = 0;
+        float out[4];
+        for (; r + 4 <= rows; r += 4) {
+            dot_rows(x + r * k, k, wn, out, 4);
+            for (int j = 0; j < 4; j++) y[(r + j) * ldy + n] = out[j] + b;
+        }
+        switch (rows - r) {
+        case 3: dot_rows(x + r * k, k, wn, out, 3); break;
+        case 2: dot_rows(x + r * k, k, wn, out, 2); break;
+        case 1: dot_rows(x + r * k, k, wn, out, 1); break;
+        default: break;
+        }
+        for (size_t j = 0; j < rows - r; j++) y[(r + j) * ldy + n] = out[j] + b;
+    }
+}

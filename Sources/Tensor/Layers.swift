@@ -27,21 +27,32 @@ public struct Linear: Sendable {
         return out
     }
 
+    /// Rows up to which the streaming kernel beats a BLAS GEMM (decoding, beams).
+    public static let fewRowsLimit = 8
+
     /// y[rows, out] = x[rows, in] W^T + b, writing into `y`.
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures
-        if let bias {
-            fillRows(y, with: bias.contiguous().pointer, rows: rows, cols: n)
-        }
-        let beta: Float = bias == nil ? 0 : 1
+        let biasPointer = bias?.contiguous().pointer
         if rows == 1 {
-            // [1, K] x [K, N]: a matrix-vector product streams W once (sgemm would not switch).
-            BLAS.sgemv(m: n, n: k, a: weight.pointer, lda: k, x: x, beta: beta, y: y)
-        } else {
-            // [rows, K] x [N, K]^T -> [rows, N]
-            BLAS.sgemm(transB: true, m: rows, n: n, k: k, a: x, lda: k, b: weight.pointer, ldb: k,
-                       beta: beta, c: y, ldc: n)
+            // [1, K] x [K, N]: a matrix-vector product.
+            if let biasPointer { y.update(from: biasPointer, count: n) }
+            BLAS.sgemv(m: n, n: k, a: weight.pointer, lda: k, x: x, beta: biasPointer == nil ? 0 : 1, y: y)
+            return
         }
+        if rows <= Linear.fewRowsLimit {
+            // [rows, K] x [N, K]^T with rows small: memory-bound, so read each weight row once
+            // for all rows, output features split over the cores.
+            let w = weight.pointer
+            Parallel.forEachChunk(n, minChunk: 512) { part in
+                bk_linear_few_rows(x, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
+            }
+            return
+        }
+        if let biasPointer { fillRows(y, with: biasPointer, rows: rows, cols: n) }
+        // [rows, K] x [N, K]^T -> [rows, N]
+        BLAS.sgemm(transB: true, m: rows, n: n, k: k, a: x, lda: k, b: weight.pointer, ldb: k,
+                   beta: biasPointer == nil ? 0 : 1, c: y, ldc: n)
     }
 }
 

@@ -43,6 +43,20 @@ struct BenchCommand: ParsableCommand {
         if wanted.contains("vision") {
             result["vision_s"] = median { _ = model.imageEmbeddings(pixels) }
         }
+        if wanted.contains("parts") {
+            // Breakdown: cross-attention keys/values once per image, then one decode step.
+            let embeds = model.imageEmbeddings(pixels)
+            let decoder = model.textDecoder
+            result["cross_kv_s"] = median { _ = decoder.bert.crossAttentionKeysValues(embeds) }
+            let cross = decoder.bert.crossAttentionKeysValues(embeds)
+            result["decode_token_ms"] = median {
+                var cache = decoder.makeCache(batch: 1, capacity: 32)
+                _ = decoder.nextTokenLogits([[30522]], cache: &cache, cross: cross)
+                let s = Date()
+                for _ in 0..<20 { _ = decoder.nextTokenLogits([[1037]], cache: &cache, cross: cross) }
+                _ = s
+            } * 1000 / 21
+        }
         var options = GenerationOptions()
         options.maxNewTokens = 20
         options.minNewTokens = 20

@@ -45,4 +45,10 @@ float bk_logsumexp(const float *x, size_t n);
 void bk_attention_row(const float *q, const float *k, const float *v, size_t kvStride, size_t keys,
                       size_t headDim, float scale, const float *mask, float *scratch, float *out);
 
+/// y[m, n] = dot(x[m, :], w[n, :]) (+ bias[n]) for m < rows and n in [n0, n1): a matrix product
+/// for few rows (decoding) that streams each weight row once for all rows. x is [rows, k],
+/// w is [N, k] (PyTorch's Linear layout), y is [rows, ldy]. bias may be NULL.
+void bk_linear_few_rows(const float *x, size_t rows, size_t k, const float *w, const float *bias,
+                        float *y, size_t ldy, size_t n0, size_t n1);
+
 #endif
