@@ -52,29 +52,32 @@ public func multiHeadAttention(
         }
         return
     }
-    // Prefill / encoder: per batch and head, two GEMMs around a row-parallel softmax.
-    for b in 0..<batch {
-        let g = b / queriesPerKV
-        for h in 0..<heads {
+    // Prefill / encoder: per batch and head, two single-threaded GEMMs around the softmax;
+    // (batch, head) pairs spread over the cores, each part with its own scores.
+    BLAS.ensureSingleThreaded()
+    _ = scores
+    Parallel.forEachChunk(batch * heads, minChunk: 1) { part in
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(queryLength * keyLength, 1))
+        defer { scratch.deallocate() }
+        for item in part {
+            let b = item / heads, h = item % heads, g = b / queriesPerKV
             let qh = q.base + b * q.batchStride + h * headDim
             let kh = k.base + g * k.batchStride + h * headDim
             let vh = v.base + g * v.batchStride + h * headDim
             let oh = out + b * outBatchStride + h * headDim
             // [Tq, D] x [Tk, D]^T -> [Tq, Tk]
             BLAS.sgemm(transB: true, m: queryLength, n: keyLength, k: headDim, a: qh, lda: q.rowStride,
-                       b: kh, ldb: k.rowStride, c: scores, ldc: keyLength)
+                       b: kh, ldb: k.rowStride, c: scratch, ldc: keyLength)
             let rowMask = mask.map { $0 + b * keyLength }
-            Parallel.forEachChunk(queryLength, minChunk: 32) { part in
-                for r in part {
-                    let row = scores + r * keyLength
-                    var visible = keyLength
-                    if let causalPast { visible = min(keyLength, causalPast + r + 1) }
-                    softmaxRowsInPlace(row, rows: 1, cols: visible, scale: scale, mask: rowMask)
-                    if visible < keyLength { (row + visible).initialize(repeating: 0, count: keyLength - visible) }
-                }
+            for r in 0..<queryLength {
+                let row = scratch + r * keyLength
+                var visible = keyLength
+                if let causalPast { visible = min(keyLength, causalPast + r + 1) }
+                softmaxRowsInPlace(row, rows: 1, cols: visible, scale: scale, mask: rowMask)
+                if visible < keyLength { (row + visible).initialize(repeating: 0, count: keyLength - visible) }
             }
             // [Tq, Tk] x [Tk, D] -> [Tq, D]
-            BLAS.sgemm(m: queryLength, n: headDim, k: keyLength, a: scores, lda: keyLength,
+            BLAS.sgemm(m: queryLength, n: headDim, k: keyLength, a: scratch, lda: keyLength,
                        b: vh, ldb: v.rowStride, c: oh, ldc: outRowStride)
         }
     }

@@ -30,6 +30,26 @@ public enum BLAS {
                     x, 1, beta, y, 1)
     }
 
+    /// This package runs BLAS single-threaded and splits work over the cores itself
+    /// (`Parallel`): one pool of threads, no BLAS worker threads spinning against ours.
+    /// Called before BLAS work; cheap after the first call.
+    public static func ensureSingleThreaded() {
+        _ = singleThreaded
+    }
+
+    private static let singleThreaded: Bool = {
+        setThreads(1)
+        return true
+    }()
+
+    /// Runs `body` with BLAS using `threads` threads, then back to one.
+    public static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        ensureSingleThreaded()
+        if threads > 1 { setThreads(threads) }
+        defer { if threads > 1 { setThreads(1) } }
+        return try body()
+    }
+
     /// Sets the number of threads the BLAS library uses (no-op where unsupported).
     public static func setThreads(_ n: Int) {
         #if !canImport(Accelerate)

@@ -35,9 +35,13 @@ public struct Linear: Sendable {
         let n = outFeatures, k = inFeatures
         let biasPointer = bias?.contiguous().pointer
         if rows == 1 {
-            // [1, K] x [K, N]: a matrix-vector product.
+            // [1, K] x [K, N]: a matrix-vector product, memory-bound. OpenBLAS's own threads
+            // reach the machine's bandwidth here (its workers spin between the many short calls of
+            // a decode step), so this is the one call made with BLAS threads.
             if let biasPointer { y.update(from: biasPointer, count: n) }
-            BLAS.sgemv(m: n, n: k, a: weight.pointer, lda: k, x: x, beta: biasPointer == nil ? 0 : 1, y: y)
+            BLAS.withThreads(Parallel.threads) {
+                BLAS.sgemv(m: n, n: k, a: weight.pointer, lda: k, x: x, beta: biasPointer == nil ? 0 : 1, y: y)
+            }
             return
         }
         if rows <= Linear.fewRowsLimit {
@@ -50,9 +54,15 @@ public struct Linear: Sendable {
             return
         }
         if let biasPointer { fillRows(y, with: biasPointer, rows: rows, cols: n) }
-        // [rows, K] x [N, K]^T -> [rows, N]
-        BLAS.sgemm(transB: true, m: rows, n: n, k: k, a: x, lda: k, b: weight.pointer, ldb: k,
-                   beta: biasPointer == nil ? 0 : 1, c: y, ldc: n)
+        // [rows, K] x [N, K]^T -> [rows, N], output features split over the cores; each part
+        // is a single-threaded BLAS call (see `BLAS.ensureSingleThreaded`).
+        BLAS.ensureSingleThreaded()
+        let w = weight.pointer
+        let beta: Float = biasPointer == nil ? 0 : 1
+        Parallel.forEachChunk(n, minChunk: 128) { part in
+            BLAS.sgemm(transB: true, m: rows, n: part.count, k: k, a: x, lda: k, b: w + part.lowerBound * k, ldb: k,
+                       beta: beta, c: y + part.lowerBound, ldc: n)
+        }
     }
 }
 

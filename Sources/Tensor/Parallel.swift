@@ -1,12 +1,18 @@
-import Dispatch
+import CKernels
 import Foundation
 
-/// Splits independent work over the machine's cores.
+/// Splits independent work over the machine's cores with a small persistent thread pool
+/// (workers spin briefly between regions, then sleep).
 public enum Parallel {
-    /// Cores used for element-wise and row-wise kernels (BLAS has its own setting).
-    nonisolated(unsafe) public static var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Threads used per parallel region (at most the pool size: the number of cores).
+    nonisolated(unsafe) public static var threads = Int(bk_pool_size())
 
-    private struct UncheckedBox<T>: @unchecked Sendable { let value: T }
+    private typealias Body = (Range<Int>) -> Void
+
+    private struct Region {
+        let body: Body
+        let count: Int
+    }
 
     /// Calls `body` on disjoint sub-ranges of `0..<count`, concurrently when each part would
     /// have at least `minChunk` items. `body` must only touch data its range owns.
@@ -17,10 +23,13 @@ public enum Parallel {
             return
         }
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(value: body)
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let start = count * p / parts, end = count * (p + 1) / parts
-                box.value(start..<end)
+            var region = Region(body: body, count: count)
+            withUnsafeMutablePointer(to: &region) { pointer in
+                bk_pool_run({ ctx, part, parts in
+                    let region = ctx!.assumingMemoryBound(to: Region.self).pointee
+                    let start = region.count * part / parts, end = region.count * (part + 1) / parts
+                    region.body(start..<end)
+                }, pointer, parts)
             }
         }
     }

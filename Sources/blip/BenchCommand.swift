@@ -13,14 +13,14 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Repetitions of each measurement (the median is reported).")
     var repeats = 3
 
-    @Option(name: .long, help: "Threads for BLAS (default: all cores).")
+    @Option(name: .long, help: "Threads (default: all cores).")
     var threads: Int?
 
     @Option(name: .long, help: "Comma-separated measurements: vision, greedy, beam3.")
     var only = "vision,greedy,beam3"
 
     func run() throws {
-        if let threads { BLAS.setThreads(threads) }
+        if let threads { Parallel.threads = threads }
         let t0 = Date()
         let model = try BlipForConditionalGeneration(directory: URL(fileURLWithPath: self.model))
         let loadSeconds = Date().timeIntervalSince(t0)

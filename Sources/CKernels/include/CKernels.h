@@ -51,4 +51,15 @@ void bk_attention_row(const float *q, const float *k, const float *v, size_t kvS
 void bk_linear_few_rows(const float *x, size_t rows, size_t k, const float *w, const float *bias,
                         float *y, size_t ldy, size_t n0, size_t n1);
 
+/// A task of a parallel region: part `part` of `parts`.
+typedef void (*bk_task_fn)(void *ctx, size_t part, size_t parts);
+
+/// Runs fn(ctx, p, parts) for p < parts (capped at the pool size): part 0 on the calling thread,
+/// the others on persistent workers; returns when all are done. Nested calls, or calls while
+/// another thread holds the pool, run the parts serially on the caller.
+void bk_pool_run(bk_task_fn fn, void *ctx, size_t parts);
+
+/// Threads a parallel region can use (workers + the caller).
+size_t bk_pool_size(void);
+
 #endif
