@@ -115,11 +115,24 @@ public struct BlipTextModel: Sendable {
 
     /// Projects the image embeddings to every layer's cross-attention keys and values, once per
     /// image: imageEmbeds [B, N, E] -> per layer K, V [B, N, C].
-    public func crossAttentionKeysValues(_ imageEmbeds: Tensor) -> CrossAttentionKV {
+    ///
+    /// `attentionMask` ([batch][N], 1 real / 0 padding) masks padded positions, e.g. when the
+    /// "image" is a batch of encoded questions of different lengths (VQA answer decoding).
+    public func crossAttentionKeysValues(_ imageEmbeds: Tensor, attentionMask: [[Int]]? = nil) -> CrossAttentionKV {
         CrossAttentionKV(
             keys: layers.map { $0.crossAttention!.key(imageEmbeds) },
             values: layers.map { $0.crossAttention!.value(imageEmbeds) },
-            imageBatch: imageEmbeds.shape[0], length: imageEmbeds.shape[1])
+            imageBatch: imageEmbeds.shape[0], length: imageEmbeds.shape[1], attentionMask: attentionMask)
+    }
+
+    /// Bidirectional encoding of whole sequences, as the BLIP text encoder runs: ids [B, T] with
+    /// an optional padding mask ([B][T], 1 real / 0 padding), cross-attending to `cross` when
+    /// given (image-grounded) or text only when nil -> last hidden state [B, T, C].
+    public func encode(_ ids: [[Int]], attentionMask: [[Int]]? = nil, cross: CrossAttentionKV?) -> Tensor {
+        var cache = TextKVCache(batch: ids.count, layers: config.numHiddenLayers, width: config.hiddenSize,
+                                capacity: ids.first?.count ?? 1)
+        if let attentionMask { cache.appendMask(attentionMask) }
+        return forward(ids, cache: &cache, cross: cross, causal: false)
     }
 
     /// Runs `ids` [B, T] (the tokens after those already in `cache`) through the model, appending
@@ -162,6 +175,8 @@ public struct BlipTextModel: Sendable {
                 let qc = ca.query(x)
                 let ctx = Tensor(uninitializedShape: [b, t, c])
                 let n = cross.length
+                let crossMask = cross.additiveMask(queryBatch: b)
+                crossMask.withUnsafeBufferPointer { m in
                 multiHeadAttention(
                     q: HeadLayout(base: qc.pointer, rowStride: c, batchStride: t * c),
                     k: HeadLayout(base: cross.keys[li].pointer, rowStride: c, batchStride: n * c),
@@ -169,7 +184,9 @@ public struct BlipTextModel: Sendable {
                     out: ctx.mutablePointer, outRowStride: c, outBatchStride: t * c,
                     batch: b, queriesPerKV: b / cross.imageBatch, queryLength: t, keyLength: n,
                     heads: config.numAttentionHeads, headDim: headDim,
-                    scale: 1 / Float(headDim).squareRoot(), scores: scores.pointer)
+                    scale: 1 / Float(headDim).squareRoot(), mask: m.isEmpty ? nil : m.baseAddress,
+                    scores: scores.pointer)
+                }
                 x = ca.output(ctx, residual: x)
             }
             x = layer.feedForward(x)
@@ -187,4 +204,27 @@ public struct CrossAttentionKV: Sendable {
     public let values: [Tensor]
     public let imageBatch: Int
     public let length: Int
+    /// Padding of the attended sequence ([imageBatch][length], 1 real / 0 padding); nil: none.
+    public let attentionMask: [[Int]]?
+
+    public init(keys: [Tensor], values: [Tensor], imageBatch: Int, length: Int, attentionMask: [[Int]]? = nil) {
+        self.keys = keys
+        self.values = values
+        self.imageBatch = imageBatch
+        self.length = length
+        self.attentionMask = attentionMask?.allSatisfy({ $0.allSatisfy { $0 == 1 } }) == true ? nil : attentionMask
+    }
+
+    /// Additive mask per query row ([queryBatch * length]), empty when nothing is masked.
+    func additiveMask(queryBatch: Int) -> [Float] {
+        guard let attentionMask else { return [] }
+        let perKV = queryBatch / imageBatch
+        var out = [Float](repeating: 0, count: queryBatch * length)
+        for b in 0..<queryBatch {
+            for (j, m) in attentionMask[b / perKV].enumerated() where m == 0 {
+                out[b * length + j] = -Float.greatestFiniteMagnitude
+            }
+        }
+        return out
+    }
 }
