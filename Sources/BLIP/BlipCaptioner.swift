@@ -45,8 +45,7 @@ public struct BlipCaptioner: Sendable {
     public init(modelDirectory: URL) throws {
         model = try BlipForConditionalGeneration(directory: modelDirectory)
         tokenizer = try BertTokenizer(directory: modelDirectory)
-        let pre = modelDirectory.appendingPathComponent("preprocessor_config.json")
-        imageProcessor = try ImageProcessor(configFile: FileManager.default.fileExists(atPath: pre.path) ? pre : nil)
+        imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
         defaultGeneration = try GenerationConfigFile.load(directory: modelDirectory)?.options ?? GenerationOptions()
     }
 
