@@ -250,7 +250,10 @@ def expected(model_dir: Path, image: str, out: Path, json_out: Path, questions: 
 
     # generate(): each question alone, and all in one padded batch.
     cases = []
-    kinds = [("greedy", dict(num_beams=1, do_sample=False)), ("beam3", dict(num_beams=3, do_sample=False))]
+    # The fixture model's answers are short; min_new_tokens forces longer multi-step decodes.
+    kinds = [("greedy", dict(num_beams=1, do_sample=False)), ("beam3", dict(num_beams=3, do_sample=False)),
+             ("greedy_min4", dict(num_beams=1, do_sample=False, min_new_tokens=4)),
+             ("beam3_min4", dict(num_beams=3, do_sample=False, min_new_tokens=4))]
     for kind, kw in kinds:
         kw = dict(kw, max_new_tokens=max_new_tokens)
         alone = []
