@@ -9,7 +9,8 @@ Commands
   python3 scripts/reference_vqa.py make-model --config {tiny-vqa,tiny,base} --out DIR
                                               [--seed N] [--dtype f32|bf16] [--eos-bias B]
       A BlipForQuestionAnswering with random weights (config.json, model.safetensors, processor
-      files), like `reference.py make-model` for captioning.
+      files), like `reference.py make-model` for captioning. `--config base` gives a full-size
+      random blip-vqa-base (~385M parameters, ~1.5 GB in f32) for benchmarks and parity runs.
 
   python3 scripts/reference_vqa.py expected --model DIR --image IMG --out FILE.safetensors
                                             [--json FILE.json] [--questions Q...] [--candidates A...]
