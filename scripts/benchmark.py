@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Benchmark Swift BLIP against PyTorch eager on the same full-size random weights, in one run.
 
-    python3 scripts/benchmark.py [--model DIR] [--repeats 3] [--threads 2]
+    python3 scripts/benchmark.py [--tasks caption,vqa,itm] [--repeats 3] [--threads 2] [--json FILE]
+    python3 scripts/benchmark.py --tasks caption --model DIR      # your own model directory
 
-Without --model, a random-weight `base` captioning model (the real blip-image-captioning-base
-config) is made once with scripts/reference.py in /tmp/swift-blip-bench/base. Each engine runs in
-its own process (so peak RSS is its own): PyTorch eager with `torch.set_num_threads(threads)`, and
-`blip bench` from a release build. Measured, median of `repeats` after one warm-up:
-  vision   vision encoder, one 384x384 image
-  greedy   caption, greedy, exactly 20 new tokens (min = max = 20), vision included
-  beam3    caption, beam search with 3 beams, exactly 20 new tokens, vision included
+For each task a random-weight full-size base model (the real Salesforce base configs) is made once
+with the reference scripts in /tmp/swift-blip-bench/TASK-base. Each engine runs in its own process
+(so peak RSS is its own): PyTorch eager with `torch.set_num_threads(threads)`, and `blip bench`
+from a release build. Measured, median of `repeats` after one warm-up, all with vision included
+except the first row:
+  caption  vision encoder alone (one 384x384 image); greedy caption with exactly 20 new tokens;
+           beam search (3 beams) with exactly 20 new tokens
+  vqa      one question, greedy answer with exactly 10 new tokens
+  itm      ITM probability and ITC cosine of one image and one text; ITM of one image against
+           16 texts (transformers' API takes one image per text, so PyTorch encodes it 16 times;
+           we encode it once, as an application would)
 and the peak RSS of each process. Prints a table with ratios (ours / PyTorch) and writes JSON
 with --json. Timing only: nothing here asserts.
 """
@@ -25,12 +30,18 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def torch_worker(model_dir, repeats, threads, only):
+QUESTION = "what is the man holding in his hand?"  # same strings as `blip bench`
+TEXT = "a man in a space suit holding a flag"
+
+
+def torch_worker(model_dir, task, repeats, threads, only):
     import torch
-    from transformers import BlipForConditionalGeneration
+    import transformers
 
     torch.set_num_threads(threads)
-    model = BlipForConditionalGeneration.from_pretrained(model_dir).eval()
+    cls = {"caption": "BlipForConditionalGeneration", "vqa": "BlipForQuestionAnswering",
+           "itm": "BlipForImageTextRetrieval"}[task]
+    model = getattr(transformers, cls).from_pretrained(model_dir).eval()
     size = model.config.vision_config.image_size
     pixels = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).clamp(-1.5, 1.5)
     result = {}
@@ -45,13 +56,33 @@ def torch_worker(model_dir, repeats, threads, only):
         return statistics.median(times)
 
     with torch.inference_mode():
-        if "vision" in only:
-            result["vision_s"] = median(lambda: model.vision_model(pixel_values=pixels))
-        kwargs = dict(max_new_tokens=20, min_new_tokens=20)
-        if "greedy" in only:
-            result["greedy20_s"] = median(lambda: model.generate(pixel_values=pixels, **kwargs))
-        if "beam3" in only:
-            result["beam3_20_s"] = median(lambda: model.generate(pixel_values=pixels, num_beams=3, **kwargs))
+        if task == "caption":
+            if "vision" in only:
+                result["vision_s"] = median(lambda: model.vision_model(pixel_values=pixels))
+            kwargs = dict(max_new_tokens=20, min_new_tokens=20)
+            if "greedy" in only:
+                result["greedy20_s"] = median(lambda: model.generate(pixel_values=pixels, **kwargs))
+            if "beam3" in only:
+                result["beam3_20_s"] = median(lambda: model.generate(pixel_values=pixels, num_beams=3, **kwargs))
+        else:
+            tok = transformers.AutoTokenizer.from_pretrained(model_dir)
+        if task == "vqa" and "vqa" in only:
+            ids = tok(QUESTION, return_tensors="pt").input_ids
+            result["vqa10_s"] = median(lambda: model.generate(pixel_values=pixels, input_ids=ids,
+                                                              max_new_tokens=10, min_new_tokens=10))
+        if task == "itm":
+            ids = tok(TEXT, return_tensors="pt").input_ids
+            if "itm" in only:
+                result["itm_s"] = median(lambda: model(input_ids=ids, pixel_values=pixels, use_itm_head=True))
+            if "itc" in only:
+                result["itc_s"] = median(lambda: model(input_ids=ids, pixel_values=pixels, use_itm_head=False))
+            if "itm16" in only:
+                # One image against 16 texts through transformers' API, which takes one image per
+                # text: the image is repeated (and encoded 16 times).
+                batch = tok([f"{TEXT} number {i}" for i in range(16)], padding=True, return_tensors="pt")
+                many = pixels.expand(16, -1, -1, -1)
+                result["itm16_s"] = median(lambda: model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                                                         pixel_values=many, use_itm_head=True))
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(result))
 
@@ -61,54 +92,70 @@ def run_json(cmd, env=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
+TASKS = {
+    # task: (default measurements, script that makes random full-size weights, rows)
+    "caption": ("vision,greedy,beam3", "reference.py",
+                [("vision encoder 384² (s)", "vision_s"), ("caption greedy 20 tok (s)", "greedy20_s"),
+                 ("caption beam-3 20 tok (s)", "beam3_20_s")]),
+    "vqa": ("vqa", "reference_vqa.py", [("VQA greedy 10 tok (s)", "vqa10_s")]),
+    "itm": ("itm,itc,itm16", "reference_retrieval.py",
+            [("ITM 1 image x 1 text (s)", "itm_s"), ("ITC 1 image x 1 text (s)", "itc_s"),
+             ("ITM 1 image x 16 texts (s)", "itm16_s")]),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="model directory (default: make random base weights)")
+    ap.add_argument("--tasks", default="caption,vqa,itm", help="comma-separated: caption, vqa, itm")
+    ap.add_argument("--model", help="model directory for a single task (default: make random base weights)")
+    ap.add_argument("--task", default="caption", help=argparse.SUPPRESS)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="vision,greedy,beam3")
+    ap.add_argument("--only", help="measurements (default: all of each task)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    only = set(args.only.split(","))
     if args.torch_worker:
-        torch_worker(args.model, args.repeats, args.threads, only)
+        torch_worker(args.model, args.task, args.repeats, args.threads, set(args.only.split(",")))
         return
 
-    model = args.model
-    if not model:
-        model = "/tmp/swift-blip-bench/base"
-        if not os.path.exists(os.path.join(model, "model.safetensors")):
-            print(f"making random base weights in {model} ...", file=sys.stderr)
-            subprocess.run([sys.executable, os.path.join(ROOT, "scripts/reference.py"), "make-model",
-                            "--config", "base", "--out", model], check=True)
+    tasks = args.tasks.split(",")
+    if args.model and len(tasks) != 1:
+        ap.error("--model needs exactly one task in --tasks")
     print("building release ...", file=sys.stderr)
     subprocess.run(["swift", "build", "-c", "release", "--product", "blip"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
     blip = os.path.join(ROOT, ".build/release/blip")
-
-    print("running PyTorch ...", file=sys.stderr)
-    torch_res = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--model", model,
-                          "--repeats", str(args.repeats), "--threads", str(args.threads), "--only", args.only])
-    print("running Swift BLIP ...", file=sys.stderr)
-    swift_res = run_json([blip, "bench", "--model", model, "--repeats", str(args.repeats),
-                          "--threads", str(args.threads), "--only", args.only])
-
-    rows = [("vision encoder 384² (s)", "vision_s"), ("caption greedy 20 tok (s)", "greedy20_s"),
-            ("caption beam-3 20 tok (s)", "beam3_20_s"), ("peak RSS (MiB)", "peak_rss_bytes")]
-    print(f"{'measurement':<28}{'PyTorch':>10}{'Swift':>10}{'ratio':>8}")
-    for label, key in rows:
-        if key not in torch_res or key not in swift_res:
-            continue
-        t, s = torch_res[key], swift_res[key]
-        if key == "peak_rss_bytes":
-            t, s = t / 2**20, s / 2**20
-            print(f"{label:<28}{t:>10.0f}{s:>10.0f}{s / t:>8.2f}")
-        else:
-            print(f"{label:<28}{t:>10.3f}{s:>10.3f}{s / t:>8.2f}")
+    results = {"threads": args.threads}
+    print(f"{'measurement':<30}{'PyTorch':>10}{'Swift':>10}{'ratio':>8}")
+    for task in tasks:
+        default_only, script, rows = TASKS[task]
+        only = args.only or default_only
+        model = args.model or f"/tmp/swift-blip-bench/{task}-base"
+        if not os.path.exists(os.path.join(model, "model.safetensors")):
+            print(f"making random base weights in {model} ...", file=sys.stderr)
+            subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "make-model",
+                            "--config", "base", "--out", model], check=True, stdout=subprocess.DEVNULL)
+        print(f"running PyTorch ({task}) ...", file=sys.stderr)
+        torch_res = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--model", model,
+                              "--task", task, "--repeats", str(args.repeats), "--threads", str(args.threads),
+                              "--only", only])
+        print(f"running Swift BLIP ({task}) ...", file=sys.stderr)
+        swift_res = run_json([blip, "bench", "--task", task, "--model", model, "--repeats", str(args.repeats),
+                              "--threads", str(args.threads), "--only", only])
+        results[task] = {"pytorch": torch_res, "swift": swift_res}
+        for label, key in rows + [(f"peak RSS, {task} (MiB)", "peak_rss_bytes")]:
+            if key not in torch_res or key not in swift_res:
+                continue
+            t, s = torch_res[key], swift_res[key]
+            if key == "peak_rss_bytes":
+                t, s = t / 2**20, s / 2**20
+                print(f"{label:<30}{t:>10.0f}{s:>10.0f}{s / t:>8.2f}", flush=True)
+            else:
+                print(f"{label:<30}{t:>10.3f}{s:>10.3f}{s / t:>8.2f}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"pytorch": torch_res, "swift": swift_res, "threads": args.threads}, f, indent=1)
+            json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -5,10 +5,16 @@ import Foundation
 /// `blip bench`: times our engine on a model directory (used by scripts/benchmark.py).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Time the vision encoder and caption generation (prints JSON).")
+        commandName: "bench",
+        abstract: "Time the vision encoder, captioning, VQA or ITM/ITC on a model directory (prints JSON).")
+
+    enum Task: String, ExpressibleByArgument, CaseIterable { case caption, vqa, itm }
 
     @Option(name: .long, help: "Model directory (config.json + model.safetensors).")
     var model: String
+
+    @Option(name: .long, help: "Model kind: caption (BlipForConditionalGeneration), vqa, itm.")
+    var task = Task.caption
 
     @Option(name: .long, help: "Repetitions of each measurement (the median is reported).")
     var repeats = 3
@@ -16,61 +22,103 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Threads (default: all cores).")
     var threads: Int?
 
-    @Option(name: .long, help: "Comma-separated measurements: vision, greedy, beam3.")
+    @Option(name: .long, help: """
+        Comma-separated measurements. caption: vision, greedy, beam3, parts; vqa: vqa; \
+        itm: itm, itc, itm16.
+        """)
     var only = "vision,greedy,beam3"
+
+    /// The question and texts both engines use (scripts/benchmark.py sends the same ones).
+    static let question = "what is the man holding in his hand?"
+    static let text = "a man in a space suit holding a flag"
 
     func run() throws {
         if let threads { Parallel.threads = threads }
-        let t0 = Date()
-        let model = try BlipForConditionalGeneration(directory: URL(fileURLWithPath: self.model))
-        let loadSeconds = Date().timeIntervalSince(t0)
-        let size = model.config.visionConfig.imageSize
-        var rng = SystemRandomNumberGenerator()
-        let pixels = Tensor((0..<(3 * size * size)).map { _ in Float.random(in: -1.5...1.5, using: &rng) },
-                            shape: [1, 3, size, size])
-        var result: [String: Any] = ["load_s": loadSeconds]
-        func median(_ body: () throws -> Void) rethrows -> Double {
-            try body()  // warm-up (page in the mapped weights)
-            var times = [Double]()
-            for _ in 0..<repeats {
-                let s = Date()
-                try body()
-                times.append(Date().timeIntervalSince(s))
-            }
-            return times.sorted()[times.count / 2]
-        }
         let wanted = Set(only.split(separator: ",").map(String.init))
+        let directory = URL(fileURLWithPath: model)
+        var timer = BenchTimer(repeats: repeats)
+        let t0 = Date()
+        switch task {
+        case .caption:
+            let model = try BlipForConditionalGeneration(directory: directory)
+            timer.result["load_s"] = Date().timeIntervalSince(t0)
+            try benchCaption(model, wanted: wanted, timer: &timer)
+        case .vqa:
+            let vqa = try BlipQuestionAnswerer(modelDirectory: directory)
+            timer.result["load_s"] = Date().timeIntervalSince(t0)
+            let pixels = randomPixels(size: vqa.model.config.visionConfig.imageSize)
+            var options = GenerationOptions()
+            options.maxNewTokens = 10
+            options.minNewTokens = 10
+            if wanted.contains("vqa") {
+                // Vision included: one image, one question, exactly 10 new tokens, greedy.
+                try timer.measure("vqa10_s") {
+                    _ = try vqa.answer(Self.question, image: vqa.encode(pixelValues: pixels), options: options)
+                }
+            }
+        case .itm:
+            try benchRetrieval(directory: directory, wanted: wanted, timer: &timer, loadStart: t0)
+        }
+        timer.result["peak_rss_bytes"] = peakResidentBytes()
+        let data = try JSONSerialization.data(withJSONObject: timer.result, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    private func benchCaption(_ model: BlipForConditionalGeneration, wanted: Set<String>,
+                              timer: inout BenchTimer) throws {
+        let pixels = randomPixels(size: model.config.visionConfig.imageSize)
         if wanted.contains("vision") {
-            result["vision_s"] = median { _ = model.imageEmbeddings(pixels) }
+            timer.measure("vision_s") { _ = model.imageEmbeddings(pixels) }
         }
         if wanted.contains("parts") {
             // Breakdown: cross-attention keys/values once per image, then one decode step.
             let embeds = model.imageEmbeddings(pixels)
             let decoder = model.textDecoder
-            result["cross_kv_s"] = median { _ = decoder.bert.crossAttentionKeysValues(embeds) }
+            timer.measure("cross_kv_s") { _ = decoder.bert.crossAttentionKeysValues(embeds) }
             let cross = decoder.bert.crossAttentionKeysValues(embeds)
-            result["decode_token_ms"] = median {
+            timer.measure("decode_21_tokens_s") {
                 var cache = decoder.makeCache(batch: 1, capacity: 32)
                 _ = decoder.nextTokenLogits([[30522]], cache: &cache, cross: cross)
-                let s = Date()
                 for _ in 0..<20 { _ = decoder.nextTokenLogits([[1037]], cache: &cache, cross: cross) }
-                _ = s
-            } * 1000 / 21
+            }
         }
         var options = GenerationOptions()
         options.maxNewTokens = 20
         options.minNewTokens = 20
         if wanted.contains("greedy") {
-            result["greedy20_s"] = try median { _ = try model.generate(pixelValues: pixels, options: options) }
+            try timer.measure("greedy20_s") { _ = try model.generate(pixelValues: pixels, options: options) }
         }
         if wanted.contains("beam3") {
             options.numBeams = 3
-            result["beam3_20_s"] = try median { _ = try model.generate(pixelValues: pixels, options: options) }
+            try timer.measure("beam3_20_s") { _ = try model.generate(pixelValues: pixels, options: options) }
         }
-        result["peak_rss_bytes"] = peakResidentBytes()
-        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
     }
+}
+
+/// Medians of repeated measurements, collected as JSON fields.
+struct BenchTimer {
+    let repeats: Int
+    var result: [String: Any] = [:]
+
+    /// Runs `body` once to warm up (pages in the mapped weights), then `repeats` times; records the
+    /// median in seconds under `key`.
+    mutating func measure(_ key: String, _ body: () throws -> Void) rethrows {
+        try body()
+        var times = [Double]()
+        for _ in 0..<max(1, repeats) {
+            let start = Date()
+            try body()
+            times.append(Date().timeIntervalSince(start))
+        }
+        result[key] = times.sorted()[times.count / 2]
+    }
+}
+
+/// Random pixel values [1, 3, size, size] in the normalised range.
+func randomPixels(size: Int) -> Tensor {
+    var rng = SystemRandomNumberGenerator()
+    return Tensor((0..<(3 * size * size)).map { _ in Float.random(in: -1.5...1.5, using: &rng) },
+                  shape: [1, 3, size, size])
 }
 
 /// Peak resident set size of this process (VmHWM on Linux), in bytes.
