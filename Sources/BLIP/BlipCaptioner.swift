@@ -45,8 +45,7 @@ public struct BlipCaptioner: Sendable {
     public init(modelDirectory: URL) throws {
         model = try BlipForConditionalGeneration(directory: modelDirectory)
         tokenizer = try BertTokenizer(directory: modelDirectory)
-        let pre = modelDirectory.appendingPathComponent("preprocessor_config.json")
-        imageProcessor = try ImageProcessor(configFile: FileManager.default.fileExists(atPath: pre.path) ? pre : nil)
+        imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
         defaultGeneration = try GenerationConfigFile.load(directory: modelDirectory)?.options ?? GenerationOptions()
     }
 
@@ -63,14 +62,19 @@ public struct BlipCaptioner: Sendable {
         return Tensor(values, shape: [images.count, 3, h, w])
     }
 
-    /// Captions one image (the best sequence).
-    public func caption(_ image: RGBImage, options: CaptionOptions = .init()) throws -> Caption {
+    /// Options with the checkpoint's generation defaults: start from these to change a few.
+    public var defaultOptions: CaptionOptions { CaptionOptions(generation: defaultGeneration) }
+
+    /// Captions one image (the best sequence). Without options, the checkpoint's defaults.
+    public func caption(_ image: RGBImage, options: CaptionOptions? = nil) throws -> Caption {
         try captions(for: [image], options: options)[0][0]
     }
 
     /// Captions a batch of images (any sizes): `numReturnSequences` captions per image.
-    public func captions(for images: [RGBImage], options: CaptionOptions = .init()) throws -> [[Caption]] {
+    /// Without options, the checkpoint's defaults.
+    public func captions(for images: [RGBImage], options: CaptionOptions? = nil) throws -> [[Caption]] {
         guard !images.isEmpty else { return [] }
+        let options = options ?? defaultOptions
         let promptIds = options.prompt.map { tokenizer.encode($0) }
         let rows = try model.generate(pixelValues: pixelValues(images), promptIds: promptIds, options: options.generation)
         let perImage = rows.count / images.count

@@ -20,13 +20,7 @@ struct PreprocessCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let dir = modelOption.url
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-                throw BlipModelError.notADirectory(dir.path)
-            }
-            let pre = dir.appendingPathComponent("preprocessor_config.json")
-            let processor = try ImageProcessor(configFile: FileManager.default.fileExists(atPath: pre.path) ? pre : nil)
+            let processor = try ImageProcessor(modelDirectory: modelOption.url)
             let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
             let values = processor.pixelValues(for: rgb)
             let (w, h) = processor.outputSize(forWidth: rgb.width, height: rgb.height)

@@ -211,4 +211,25 @@ final class CaptioningTests: XCTestCase {
         }
         XCTAssertThrowsError(try BlipConfig.load(directory: TinyFixture.directory.appendingPathComponent("images")))
     }
+
+    /// generation_config.json values become the defaults (transformers: max_length is a total).
+    func testGenerationConfigFileSetsDefaults() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blip-genconfig-\(UUID())")
+        try FileManager.default.copyItem(at: TinyFixture.directory, to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(#"{"num_beams": 3, "max_length": 6, "early_stopping": true, "length_penalty": 0.5}"#.utf8)
+            .write(to: dir.appendingPathComponent("generation_config.json"))
+        let captioner = try BlipCaptioner(modelDirectory: dir)
+        XCTAssertEqual(captioner.defaultGeneration.numBeams, 3)
+        XCTAssertEqual(captioner.defaultGeneration.maxLength, 6)
+        XCTAssertEqual(captioner.defaultGeneration.earlyStopping, .eager)
+        XCTAssertEqual(captioner.defaultGeneration.lengthPenalty, 0.5)
+        let caption = try captioner.caption(try TinyFixture.image("images/astronaut_96x80.png"))
+        XCTAssertLessThanOrEqual(caption.tokenIds.count, 6)
+
+        try Data("{not json".utf8).write(to: dir.appendingPathComponent("generation_config.json"))
+        XCTAssertThrowsError(try BlipCaptioner(modelDirectory: dir)) {
+            XCTAssertTrue("\($0)".contains("generation_config.json"), "\($0)")
+        }
+    }
 }

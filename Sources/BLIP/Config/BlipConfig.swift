@@ -27,6 +27,24 @@ public enum BlipModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Throws `notADirectory` unless `url` is an existing directory.
+public func requireModelDirectory(_ url: URL) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
+        throw BlipModelError.notADirectory(url.path)
+    }
+}
+
+extension ImageProcessor {
+    /// The processor of a model directory: its `preprocessor_config.json`, or BLIP's defaults
+    /// when the file is absent.
+    public init(modelDirectory: URL) throws {
+        try requireModelDirectory(modelDirectory)
+        let file = modelDirectory.appendingPathComponent("preprocessor_config.json")
+        try self.init(configFile: FileManager.default.fileExists(atPath: file.path) ? file : nil)
+    }
+}
+
 /// Decodes a JSON file into `T`, naming the file in every error.
 func decodeJSONFile<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
     let data: Data
@@ -160,10 +178,7 @@ public struct BlipConfig: Codable, Sendable, Equatable {
 
     /// Reads `config.json` in `directory` and checks that it describes a BLIP model.
     public static func load(directory: URL) throws -> BlipConfig {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
-            throw BlipModelError.notADirectory(directory.path)
-        }
+        try requireModelDirectory(directory)
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw BlipModelError.missingFile(url.path)

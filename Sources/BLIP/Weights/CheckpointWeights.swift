@@ -10,10 +10,7 @@ extension SafeTensorsCheckpoint: WeightStore {
 /// Opens the weights of a model directory (`model.safetensors` or a sharded index), with an
 /// error that says what was expected when neither exists.
 func openCheckpoint(directory: URL) throws -> SafeTensorsCheckpoint {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
-        throw BlipModelError.notADirectory(directory.path)
-    }
+    try requireModelDirectory(directory)
     let fm = FileManager.default
     if !fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path),
        !fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors.index.json").path) {
