@@ -10,8 +10,14 @@ public struct BlipImageEncoding: Sendable {
     /// normalize(vision_proj(states[0])): the unit-length ITC vector (image_text_hidden_size).
     public let embedding: [Float]
 
-    public init(states: Tensor, embedding: [Float]) {
-        precondition(states.rank == 2, "image states must be [tokens, width], got \(states.shape)")
+    public init(states: Tensor, embedding: [Float]) throws {
+        guard states.rank == 2 else {
+            throw BlipModelError.invalidInput("image states must be [tokens, width], got \(states.shape)")
+        }
+        self.init(validStates: states, embedding: embedding)
+    }
+
+    init(validStates states: Tensor, embedding: [Float]) {
         self.states = states.contiguous()
         self.embedding = embedding
     }
@@ -21,7 +27,7 @@ public struct BlipImageEncoding: Sendable {
         guard states.count == tokens * width else {
             throw BlipModelError.invalidInput("image states hold \(states.count) floats, expected \(tokens) × \(width)")
         }
-        self.init(states: Tensor(states, shape: [tokens, width]), embedding: embedding)
+        self.init(validStates: Tensor(states, shape: [tokens, width]), embedding: embedding)
     }
 }
 
@@ -105,7 +111,7 @@ public struct BlipForImageTextRetrieval: Sendable {
         let d = feats.shape[1]
         let f = feats.scalars
         return (0..<embeds.shape[0]).map { i in
-            BlipImageEncoding(states: embeds[i].contiguous(), embedding: Array(f[(i * d)..<((i + 1) * d)]))
+            BlipImageEncoding(validStates: embeds[i].contiguous(), embedding: Array(f[(i * d)..<((i + 1) * d)]))
         }
     }
 
