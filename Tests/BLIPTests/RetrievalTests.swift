@@ -139,6 +139,19 @@ final class RetrievalTests: XCTestCase {
         XCTAssertLessThan(maxDiff(alone, [embeddings[0]]), 1e-5)
     }
 
+    /// The model-level ITC matrix (transformers `use_itm_head=False`: [images, texts]).
+    func testITCMatrixEqualsTransformers() throws {
+        let model = TinyITMFixture.matcher.model
+        let e = TinyITMFixture.expected
+        let pixels = try TinyITMFixture.tensors.tensor("pixel_values")
+        let imageFeatures = model.imageFeatures(imageEmbeddings: model.imageEmbeddings(pixels))
+        let textFeatures = try model.textFeatures(inputIds: e.inputIds, attentionMask: e.attentionMask)
+        let matrix = try BlipForImageTextRetrieval.cosineMatrix(imageFeatures: imageFeatures, textFeatures: textFeatures)
+        XCTAssertLessThan(maxDiff(matrix, try TinyITMFixture.matrix("itc_cosine")), tolerance)
+        XCTAssertThrowsError(try BlipForImageTextRetrieval.cosineMatrix(imageFeatures: imageFeatures,
+                                                                         textFeatures: Tensor.zeros([2, 5])))
+    }
+
     func testITMStatesMatchTransformers() throws {
         let m = TinyITMFixture.matcher
         let e = TinyITMFixture.expected
@@ -208,6 +221,21 @@ final class RetrievalTests: XCTestCase {
         XCTAssertThrowsError(try m.match(wrong, texts: ["a cat"]))
         XCTAssertEqual(try m.match(image, texts: []), [])
         XCTAssertEqual(try m.itmProbabilities(images: [], text: "a cat"), [])
+    }
+
+    /// The tiny model has 64 positions: a longer text is an error naming the problem.
+    func testBadTextInputsThrowClearErrors() throws {
+        let m = TinyITMFixture.matcher
+        let long = Array(repeating: "cat", count: 70).joined(separator: " ")
+        let image = try m.encode(try TinyITMFixture.images()[0])
+        XCTAssertThrowsError(try m.match(image, texts: ["a cat", long])) {
+            XCTAssertTrue("\($0)".contains("longer than the model's 64 positions"), "\($0)")
+        }
+        XCTAssertThrowsError(try m.textEmbeddings([long]))
+        XCTAssertThrowsError(try m.model.textStates(inputIds: [[101, 40_000, 102]])) {
+            XCTAssertTrue("\($0)".contains("outside the vocabulary"), "\($0)")
+        }
+        XCTAssertThrowsError(try m.model.textStates(inputIds: [[101, 102], [101]]))
     }
 
     // MARK: - Ranking and recall

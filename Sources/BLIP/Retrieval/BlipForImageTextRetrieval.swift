@@ -197,10 +197,12 @@ public struct BlipForImageTextRetrieval: Sendable {
     }
 
     /// Cosine similarities [images][texts] of unit feature rows ([I, D] · [T, D]^T).
-    public static func cosineMatrix(imageFeatures: Tensor, textFeatures: Tensor) -> [[Float]] {
+    public static func cosineMatrix(imageFeatures: Tensor, textFeatures: Tensor) throws -> [[Float]] {
         let a = imageFeatures.contiguous(), b = textFeatures.contiguous()
+        guard a.rank == 2, b.rank == 2, a.shape[1] == b.shape[1] else {
+            throw BlipModelError.invalidInput("feature matrices must be [rows, D] with one D, got \(a.shape) and \(b.shape)")
+        }
         let d = a.shape[1]
-        precondition(b.shape[1] == d, "feature sizes differ: \(a.shape) vs \(b.shape)")
         return (0..<a.shape[0]).map { i in
             (0..<b.shape[0]).map { j in dot(a.pointer + i * d, b.pointer + j * d, d) }
         }
