@@ -303,8 +303,12 @@ final class RetrievalTests: XCTestCase {
         let m = TinyITMFixture.matcher
         let imageEmb = try m.imageEmbeddings(try TinyITMFixture.images())
         let textEmb = try m.textEmbeddings(TinyITMFixture.expected.texts)
-        let ours = imageEmb.map { i in textEmb.map { t in zip(i, t).reduce(0) { $0 + $1.0 * $1.1 } } }
+        let ours = try similarityMatrix(queries: imageEmb, gallery: textEmb)
         let reference = try TinyITMFixture.matrix("itc_cosine")
+        XCTAssertLessThan(maxDiff(ours, reference), tolerance)
+        XCTAssertLessThan(maxDiff(try similarityMatrix(queries: textEmb, gallery: imageEmb),
+                                  (0..<textEmb.count).map { t in reference.map { $0[t] } }), tolerance)
+        XCTAssertThrowsError(try similarityMatrix(queries: imageEmb, gallery: [[1, 2]]))
         // Pretend captions: texts 0,1 -> astronaut, 2,5 -> cat, 3 -> coffee, 4 (empty) -> cat.
         let imageOfText = [0, 0, 1, 2, 1, 1]
         let recall = try RetrievalRecall(scores: ours, imageOfText: imageOfText, ks: [1, 2, 3])
