@@ -1,0 +1,79 @@
+import ArgumentParser
+import BLIP
+import Foundation
+
+/// `blip embed`: unit-length ITC embeddings of images or texts, for indexing.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Normalised image or text embeddings of a retrieval model (BlipForImageTextRetrieval ITC space).",
+        discussion: """
+            The dot product of an image and a text embedding is their ITC cosine. Prints one line per \
+            input: the path or text, a tab, the values separated by spaces; or with --json \
+            {"image": PATH, "embedding": [...]} / {"text": TEXT, "embedding": [...]}.
+            """)
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    @Option(name: .customLong("image"), parsing: .upToNextOption, help: "Image files to embed.")
+    var images: [String] = []
+
+    @Option(name: .customLong("text"), parsing: .upToNextOption, help: "Texts to embed.")
+    var texts: [String] = []
+
+    @Option(name: .customLong("batch-size"), help: "Images or texts encoded together.")
+    var batchSize = 8
+
+    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    var maxPixels = RGBImage.defaultMaxPixels
+
+    func validate() throws {
+        if images.isEmpty == texts.isEmpty { throw ValidationError("give either --image IMAGE... or --text TEXT...") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url)
+            matcher.imageBatchSize = batchSize
+            matcher.textBatchSize = batchSize
+            if !texts.isEmpty {
+                for (text, embedding) in zip(texts, try matcher.textEmbeddings(texts)) {
+                    try emit(key: "text", value: text, embedding)
+                }
+                return
+            }
+            var failures = 0
+            var start = 0
+            while start < images.count {
+                let paths = Array(images[start..<min(start + batchSize, images.count)])
+                start += paths.count
+                var loaded = [(String, RGBImage)]()
+                for path in paths {
+                    do {
+                        loaded.append((path, try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels)))
+                    } catch {
+                        printError("error: \(describe(error))")
+                        failures += 1
+                    }
+                }
+                if loaded.isEmpty { continue }
+                for ((path, _), embedding) in zip(loaded, try matcher.imageEmbeddings(loaded.map(\.1))) {
+                    try emit(key: "image", value: path, embedding)
+                }
+            }
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+
+    private func emit(key: String, value: String, _ embedding: [Float]) throws {
+        if json {
+            try printJSONLine([key: value, "embedding": embedding.map(jsonNumber)])
+        } else {
+            print(value + "\t" + embedding.map { "\($0)" }.joined(separator: " "))
+        }
+    }
+}

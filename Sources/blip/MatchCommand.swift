@@ -1,0 +1,81 @@
+import ArgumentParser
+import BLIP
+import Foundation
+
+/// `blip match`: how well each text matches one image (ITM probability and ITC cosine).
+struct MatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "match",
+        abstract: "Image-text matching (BlipForImageTextRetrieval): ITM probability and ITC cosine per text.",
+        discussion: """
+            Prints one line per text: image, text, ITM probability, ITC cosine (tab-separated), or with \
+            --json {"image", "text", "itm_probability", "itc_cosine"}.
+            """)
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Flag(help: "Put [ENC] first for ITM, as the official BLIP retrieval evaluation does (default: [CLS], as transformers).")
+    var official = false
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    @Flag(help: "With --json, also print the two ITM logits [no match, match] as \"itm_logits\".")
+    var logits = false
+
+    @Option(help: "Time the whole match (image decoding excluded) this many times; the median goes to stderr.")
+    var `repeat`: Int?
+
+    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    var maxPixels = RGBImage.defaultMaxPixels
+
+    @Argument(help: "Image file (JPEG, PNG, WebP).")
+    var image: String
+
+    @Argument(help: "Texts to match against the image.")
+    var texts: [String] = []
+
+    func validate() throws {
+        if texts.isEmpty { throw ValidationError("give at least one text after the image") }
+        if let r = `repeat`, r < 1 { throw ValidationError("--repeat must be at least 1") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url)
+            let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
+            let mode: ITMInputMode = official ? .official : .transformers
+            let matches = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)
+            for (text, m) in zip(texts, matches) {
+                if json {
+                    var object: [String: Any] = [
+                        "image": image, "text": text,
+                        "itm_probability": jsonNumber(m.itmProbability), "itc_cosine": jsonNumber(m.itcCosine),
+                    ]
+                    if logits { object["itm_logits"] = m.itmLogits.map(jsonNumber) }
+                    try printJSONLine(object)
+                } else {
+                    print([image, text, String(format: "%.6f", m.itmProbability), String(format: "%.6f", m.itcCosine)]
+                        .joined(separator: "\t"))
+                }
+            }
+            if let runs = `repeat` {
+                var times = [Double]()
+                for _ in 0..<runs {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    _ = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+                let median = times.sorted()[times.count / 2]
+                printError(String(format: "match, 1 image x %d text(s), vision + text encoders: %.3f s (median of %d)",
+                                  texts.count, median, runs))
+            }
+        }
+    }
+}
+
+/// A Float as the Double with the same shortest decimal form, so JSON shows `0.1`, not
+/// `0.10000000149011612`.
+func jsonNumber(_ x: Float) -> Double {
+    x.isFinite ? Double(x.description) ?? Double(x) : 0
+}
