@@ -382,6 +382,13 @@ public final class ImageIndex: @unchecked Sendable {
         return summary
     }
 
+    /// `add(paths:embedder:options:progress:)` for file URLs.
+    @discardableResult
+    public func add(paths: [URL], embedder: any ImageEmbedder, options: AddOptions = AddOptions(),
+                    progress: ((AddProgress) -> Void)? = nil) throws -> AddSummary {
+        try add(paths: paths.map(\.path), embedder: embedder, options: options, progress: progress)
+    }
+
     /// The stored embedding of some row with this content hash, if any.
     private func storedEmbedding(hash: String, dimension: Int) throws -> ([Float], Int, Int)? {
         try pool.read { db in
