@@ -35,6 +35,11 @@ public final class ImageIndex: @unchecked Sendable {
         if !create && !FileManager.default.fileExists(atPath: absolute) {
             throw ImageIndexError.indexNotFound(absolute)
         }
+        var isFolder: ObjCBool = false
+        let parent = (absolute as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ImageIndexError.invalidArgument("\(absolute): the folder \(parent) does not exist")
+        }
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.label = "BLIPIndex"
@@ -43,7 +48,9 @@ public final class ImageIndex: @unchecked Sendable {
             let tables = try pool.read { db in
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
             }
-            if !tables.isEmpty && !tables.contains("grdb_migrations") {
+            // A new file has no tables; an index has at least these (migration v1 is one transaction).
+            // Anything else is someone else's database: never add our tables to it.
+            if !tables.isEmpty && !Set(["grdb_migrations", "index_meta", "image"]).isSubset(of: tables) {
                 throw ImageIndexError.notAnIndex(path: absolute, detail: "the database holds other tables")
             }
             if try pool.read({ try Self.migrator.hasBeenSuperseded($0) }) {

@@ -239,6 +239,23 @@ final class ImageIndexTests: IndexTestCase {
         XCTAssertThrowsError(try ImageIndex(path: text.path)) { error in
             guard case .notAnIndex? = error as? ImageIndexError else { return XCTFail("unexpected \(error)") }
         }
+        // Another program's SQLite database (here: a copy of an index with an extra table is still accepted,
+        // but a database without the index tables is refused, and left without our tables).
+        let foreign = folder.appendingPathComponent("foreign.sqlite").path
+        do {
+            let other = try ImageIndex(path: foreign)
+            try other.pool.write { db in
+                try db.execute(sql: "DROP TABLE image; CREATE TABLE notes (body TEXT)")
+            }
+        }
+        XCTAssertThrowsError(try ImageIndex(path: foreign)) { error in
+            guard case .notAnIndex(_, "the database holds other tables")? = error as? ImageIndexError else {
+                return XCTFail("unexpected \(error)")
+            }
+        }
+        XCTAssertThrowsError(try ImageIndex(path: folder.appendingPathComponent("no/such/folder/x.sqlite").path)) {
+            XCTAssertTrue("\($0)".contains("does not exist"), "\($0)")
+        }
         let absent = folder.appendingPathComponent("absent.sqlite").path
         XCTAssertThrowsError(try ImageIndex(path: absent, create: false)) { error in
             XCTAssertEqual(error as? ImageIndexError, .indexNotFound(absent))
