@@ -13,10 +13,12 @@ let package = Package(
     products: [
         .library(name: "BLIP", targets: ["BLIP"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "BLIPIndex", targets: ["BLIPIndex"]),
         .executable(name: "blip", targets: ["blip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System CBLAS (OpenBLAS from Debian's libopenblas-dev) on Linux.
@@ -44,10 +46,16 @@ let package = Package(
             name: "BLIP",
             dependencies: ["Tensor", "CImageCodecs"]
         ),
+        // Persistent image-text retrieval index (SQLite through GRDB); keeps GRDB out of BLIP.
+        .target(
+            name: "BLIPIndex",
+            dependencies: ["BLIP", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "blip",
             dependencies: [
                 "BLIP",
+                "BLIPIndex",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +64,15 @@ let package = Package(
             name: "BLIPTests",
             dependencies: ["BLIP"],
             resources: [.copy("Fixtures")]
+        ),
+        // Test-only code shared by BLIPIndexTests and IndexCrashHelper: a deterministic fake embedder
+        // and a tiny PNG writer.
+        .target(name: "BLIPIndexTestSupport", dependencies: ["BLIP", "BLIPIndex"]),
+        // Runs `ImageIndex.add` slowly so BLIPIndexTests can kill it with SIGKILL mid-run.
+        .executableTarget(name: "IndexCrashHelper", dependencies: ["BLIPIndex", "BLIPIndexTestSupport"]),
+        .testTarget(
+            name: "BLIPIndexTests",
+            dependencies: ["BLIP", "BLIPIndex", "BLIPIndexTestSupport", "IndexCrashHelper"]
         ),
     ]
 )

@@ -7,5 +7,6 @@ struct BlipCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blip",
         abstract: "BLIP vision-language models (captioning) in Swift.",
-        subcommands: [CaptionCommand.self, VQACommand.self, MatchCommand.self, EmbedCommand.self, TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self])
+        subcommands: [CaptionCommand.self, VQACommand.self, MatchCommand.self, EmbedCommand.self, IndexCommand.self,
+                      TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self])
 }

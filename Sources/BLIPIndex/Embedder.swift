@@ -1,0 +1,67 @@
+import BLIP
+import Foundation
+
+/// What the index needs from an image-text retrieval model: BLIP's ITC (image-text contrastive) embeddings.
+///
+/// `BlipImageTextMatcher` (BLIP module) is adapted to this protocol by the `blip` CLI; tests use a fake.
+public protocol ImageEmbedder: Sendable {
+    /// Names the model (e.g. "Salesforce/blip-itm-base-coco"). Stored in the index: an index built with one
+    /// model refuses to be extended or searched with another.
+    var modelIdentifier: String { get }
+    /// Length of every embedding (256 for BLIP's ITC projections).
+    var dimension: Int { get }
+    /// One L2-normalised embedding of length `dimension` per image, in order.
+    func embed(images: [RGBImage]) throws -> [[Float]]
+    /// One L2-normalised embedding of length `dimension` per text, in order.
+    func embed(texts: [String]) throws -> [[Float]]
+}
+
+/// Optional second stage: BLIP's ITM (image-text matching) head re-scores the best ITC candidates.
+///
+/// Both methods return the ITM *match probability* (softmax of the ITM head's two logits, class 1, in [0, 1]),
+/// which is what the match API gives. The final score of a re-ranked hit is `itm + itc`, as in BLIP's
+/// official retrieval evaluation (`score_matrix[i, topk] = itm + topk_sim`); note that the official code adds
+/// the raw class-1 *logit* rather than the probability, so orderings can differ slightly from it.
+public protocol ImageTextReranker: Sendable {
+    /// ITM match probability of `text` with each image, in order.
+    func itmScores(images: [RGBImage], text: String) throws -> [Float]
+    /// ITM match probability of each text with `image`, in order.
+    func itmScores(image: RGBImage, texts: [String]) throws -> [Float]
+}
+
+/// A model that both embeds (ITC) and re-ranks (ITM), as `BlipImageTextMatcher` does.
+public typealias ImageTextRetrievalModel = ImageEmbedder & ImageTextReranker
+
+/// Errors of the retrieval index. Each describes itself in one line.
+public enum ImageIndexError: Error, LocalizedError, Equatable, Sendable {
+    /// The index was built with another model or embedding size.
+    case modelMismatch(indexPath: String, indexModel: String, indexDimension: Int, model: String, dimension: Int)
+    /// The index file does not exist (search, info and prune never create one).
+    case indexNotFound(String)
+    /// The file exists but is not a SQLite database holding an index.
+    case notAnIndex(path: String, detail: String)
+    /// The embedder broke its contract (wrong count or length of vectors).
+    case badEmbeddings(model: String, detail: String)
+    /// A search argument is out of range.
+    case invalidArgument(String)
+    /// The reranker returned the wrong number of scores.
+    case badRerankScores(expected: Int, got: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .modelMismatch(path, indexModel, indexDimension, model, dimension):
+            return "\(path): the index was built with model \"\(indexModel)\" (\(indexDimension)-d embeddings); "
+                + "it cannot be used with \"\(model)\" (\(dimension)-d). Use another index file."
+        case let .indexNotFound(path):
+            return "\(path): no such index (create one with `blip index add`)"
+        case let .notAnIndex(path, detail):
+            return "\(path): not a BLIP index: \(detail)"
+        case let .badEmbeddings(model, detail):
+            return "model \"\(model)\" returned unusable embeddings: \(detail)"
+        case let .invalidArgument(message):
+            return message
+        case let .badRerankScores(expected, got):
+            return "the re-ranker returned \(got) scores for \(expected) pairs"
+        }
+    }
+}
