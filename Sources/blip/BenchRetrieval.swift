@@ -2,8 +2,31 @@ import BLIP
 import Foundation
 
 extension BenchCommand {
-    /// ITM / ITC timings; filled in when BlipImageTextMatcher lands.
+    /// ITM / ITC timings on a `BlipForImageTextRetrieval` directory, vision included in each.
     func benchRetrieval(directory: URL, wanted: Set<String>, timer: inout BenchTimer, loadStart: Date) throws {
-        throw BlipModelError.invalidInput("bench --task itm is not available yet")
+        let matcher = try BlipImageTextMatcher(modelDirectory: directory)
+        timer.result["load_s"] = Date().timeIntervalSince(loadStart)
+        let pixels = randomPixels(size: matcher.model.config.visionConfig.imageSize)
+        let encode = { () throws -> BlipImageEncoding in
+            guard let encoding = matcher.model.encodeImages(pixels).first else {
+                throw BlipModelError.invalidInput("no image encoded")
+            }
+            return encoding
+        }
+        if wanted.contains("itm") {
+            // One image, one text: the ITM probability (our match also gives the ITC cosine).
+            try timer.measure("itm_s") { _ = try matcher.match(encode(), texts: [Self.text]) }
+        }
+        if wanted.contains("itc") {
+            try timer.measure("itc_s") {
+                let image = try encode().embedding
+                let text = try matcher.textEmbeddings([Self.text])[0]
+                _ = zip(image, text).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            }
+        }
+        if wanted.contains("itm16") {
+            let texts = (0..<16).map { "\(Self.text) number \($0)" }
+            try timer.measure("itm16_s") { _ = try matcher.match(encode(), texts: texts) }
+        }
     }
 }
