@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "BLIP", targets: ["BLIP"]),
         .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "BLIPHub", targets: ["BLIPHub"]),
         .executable(name: "blip", targets: ["blip"]),
     ],
     dependencies: [
@@ -44,13 +45,17 @@ let package = Package(
             name: "BLIP",
             dependencies: ["Tensor", "CImageCodecs"]
         ),
+        // Models by hub id: the Hugging Face cache layout and downloads (Foundation only).
+        .target(name: "BLIPHub"),
         .executableTarget(
             name: "blip",
             dependencies: [
                 "BLIP",
+                "BLIPHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "BLIPHubTests", dependencies: ["BLIPHub"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
         .testTarget(
             name: "BLIPTests",
