@@ -123,14 +123,18 @@ public struct HubClient: Sendable {
         return request
     }
 
-    /// HEAD of the resolve URL without following redirects to other hosts (the LFS redirect carries
-    /// `X-Linked-Etag` / `X-Linked-Size`); relative redirects (renamed repos) are followed.
+    /// HEAD of the resolve URL. As huggingface_hub does, redirects that stay on the hub's host (renamed
+    /// repos) are followed and redirects elsewhere (the LFS/CDN one, which carries `X-Linked-Etag` and
+    /// `X-Linked-Size`) are not; a redirect that already carries the LFS metadata is not followed either.
     func metadata(_ url: URL, repo: String, revision: String, file: String) throws -> Lookup {
         var current = url
         for _ in 0..<5 {
             let response = try HTTP.send(request(current, method: "HEAD", timeout: 10), followRedirects: false)
-            if (300..<400).contains(response.status), let location = response[header: "location"],
-               location.hasPrefix("/"), let next = URL(string: location, relativeTo: current)?.absoluteURL {
+            if (300..<400).contains(response.status), response[header: "x-linked-etag"] == nil,
+               let location = response[header: "location"],
+               let next = URL(string: location, relativeTo: current)?.absoluteURL,
+               next.scheme == current.scheme, next.host?.lowercased() == current.host?.lowercased(),
+               next.port == current.port {
                 current = next
                 continue
             }
@@ -184,6 +188,11 @@ public struct HubClient: Sendable {
         for attempt in 0..<2 {
             let sink = try BlobSink(path: incomplete, expectedSize: meta.size, hashing: isSHA256,
                                     label: file, progress: environment.showProgress)
+            if let size = meta.size, sink.resumeOffset == size {
+                sink.close()  // a complete partial (interrupted before the rename): only check it
+                try finish(incomplete, blob: blob, sink: sink, meta: meta, isSHA256: isSHA256, file: file)
+                return
+            }
             var request = self.request(url, method: "GET", timeout: 60)
             if sink.resumeOffset > 0 { request.setValue("bytes=\(sink.resumeOffset)-", forHTTPHeaderField: "Range") }
             let response: HTTPResponse
@@ -202,18 +211,25 @@ public struct HubClient: Sendable {
             guard (200..<300).contains(response.status) else {
                 throw HubError.httpStatus(url: url.absoluteString, status: response.status)
             }
-            let written = sink.total
-            if let size = meta.size, written != size {
-                try? FileManager.default.removeItem(at: incomplete)
-                throw HubError.integrity(file: file, message: "\(written) bytes received, the hub reported \(size)")
-            }
-            if isSHA256, let digest = sink.digest(), digest != meta.etag {
-                try? FileManager.default.removeItem(at: incomplete)
-                throw HubError.integrity(file: file, message: "sha256 \(digest) differs from the hub's \(meta.etag)")
-            }
-            try HubCache.rename(incomplete, to: blob)
+            try finish(incomplete, blob: blob, sink: sink, meta: meta, isSHA256: isSHA256, file: file)
             return
         }
+    }
+
+    /// Checks the size and sha256 of the finished `.incomplete` file and renames it to the blob;
+    /// a bad file is deleted.
+    private func finish(_ incomplete: URL, blob: URL, sink: BlobSink, meta: FileMetadata, isSHA256: Bool,
+                        file: String) throws {
+        let written = sink.total
+        if let size = meta.size, written != size {
+            try? FileManager.default.removeItem(at: incomplete)
+            throw HubError.integrity(file: file, message: "\(written) bytes received, the hub reported \(size)")
+        }
+        if isSHA256, let digest = sink.digest(), digest != meta.etag {
+            try? FileManager.default.removeItem(at: incomplete)
+            throw HubError.integrity(file: file, message: "sha256 \(digest) differs from the hub's \(meta.etag)")
+        }
+        try HubCache.rename(incomplete, to: blob)
     }
 }
 

@@ -155,6 +155,14 @@ final class HubDownloadTests: XCTestCase {
         }
         let directory = try ModelResolver.resolve(HubModelID(repo)!, client: client(token: "hf_good"))
         XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("model.safetensors")), weights)
+        // The token goes to the hub, never to the CDN host the LFS redirect points at.
+        let hubGets = server.requests.filter { $0.method == "GET" && !$0.path.hasPrefix("/cdn/") }
+        XCTAssertFalse(hubGets.isEmpty)
+        XCTAssertTrue(hubGets.allSatisfy { $0.headers["authorization"] == "Bearer hf_good" })
+        let cdnGets = server.requests.filter { $0.path.hasPrefix("/cdn/") }
+        XCTAssertEqual(cdnGets.count, 1)
+        XCTAssertNil(cdnGets.first?.headers["authorization"])
+        XCTAssertEqual(cdnGets.first?.headers["host"], "localhost:\(server.port)")
     }
 
     func testHashMismatchLeavesNothingInSnapshot() throws {

@@ -55,6 +55,8 @@ final class TestHubServer: @unchecked Sendable {
     }
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// The LFS redirect goes to another host name (same socket), as the hub's CDN redirect does.
+    var cdnEndpoint: String { "http://localhost:\(port)" }
 
     /// Every request so far.
     var requests: [Request] { lock.withLock { recorded } }
@@ -147,10 +149,11 @@ final class TestHubServer: @unchecked Sendable {
     }
 
     private func respond(_ request: Request) -> (Int, [String: String], Data) {
+        // The CDN (signed URLs) needs no token.
+        if request.path.hasPrefix("/cdn/") { return cdn(String(request.path.dropFirst(5)), request) }
         if let required = requiredToken, request.headers["authorization"] != "Bearer \(required)" {
             return (401, ["X-Error-Code": "RepoNotFound", "X-Error-Message": "Invalid credentials"], Data())
         }
-        if request.path.hasPrefix("/cdn/") { return cdn(String(request.path.dropFirst(5)), request) }
         let prefix = "/\(repo)/resolve/"
         guard request.path.hasPrefix(prefix) else {
             return (404, ["X-Error-Code": "RepoNotFound"], Data("Repository not found".utf8))
@@ -170,7 +173,7 @@ final class TestHubServer: @unchecked Sendable {
         if entry.lfs {
             let sha = SHA256.hex(entry.content)
             return (302, [
-                "Location": "\(endpoint)/cdn/\(sha)",
+                "Location": "\(cdnEndpoint)/cdn/\(sha)",
                 "X-Repo-Commit": commit,
                 "X-Linked-Etag": "\"\(sha)\"",
                 "X-Linked-Size": "\(entry.content.count + advertisedSizeDelta)",
