@@ -124,6 +124,23 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: blobs.appendingPathComponent("\(sha).incomplete").path))
     }
 
+    func testInterruptedDownloadResumesNextTime() throws {
+        server.cutBodiesAfter = 100_000
+        XCTAssertThrowsError(try ModelResolver.resolve(HubModelID(repo)!, client: client())) { error in
+            guard case HubError.network(let url, _) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(url.hasSuffix("/resolve/\(mainCommit)/model.safetensors"), url)
+        }
+        let sha = SHA256.hex(weights)
+        let partial = repoFolder.appendingPathComponent("blobs/\(sha).incomplete")
+        XCTAssertEqual(try Data(contentsOf: partial), weights.prefix(100_000))
+        XCTAssertNil(HubCache(root: cacheRoot, repo: repo).cachedFile(commit: mainCommit, file: "model.safetensors"))
+        server.cutBodiesAfter = nil
+        let directory = try ModelResolver.resolve(HubModelID(repo)!, client: client())
+        XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("model.safetensors")), weights)
+        XCTAssertEqual(server.requests.last { $0.path.hasPrefix("/cdn/") }?.headers["range"], "bytes=100000-")
+        XCTAssertEqual(server.bodyBytes("/cdn/\(sha)"), weights.count)
+    }
+
     func testOfflineUsesCacheOnly() throws {
         XCTAssertThrowsError(try ModelResolver.resolve(HubModelID(repo)!, client: client(offline: true))) { error in
             guard case HubError.notCached = error else { return XCTFail("\(error)") }

@@ -40,6 +40,8 @@ final class TestHubServer: @unchecked Sendable {
     var corruptBodies = false
     /// Added to the advertised `X-Linked-Size`.
     var advertisedSizeDelta = 0
+    /// When set, LFS bodies are cut after this many bytes and the connection closed (an interrupted download).
+    var cutBodiesAfter: Int?
 
     private let lock = NSLock()
     private var recorded: [Request] = []
@@ -134,8 +136,9 @@ final class TestHubServer: @unchecked Sendable {
         head += "\r\n"
         var out = Data(head.utf8)
         if request.method != "HEAD" {
-            out.append(body)
-            lock.withLock { servedBodyBytes[request.path, default: 0] += body.count }
+            let sent = request.path.hasPrefix("/cdn/") ? min(body.count, cutBodiesAfter ?? body.count) : body.count
+            out.append(body.prefix(sent))
+            lock.withLock { servedBodyBytes[request.path, default: 0] += sent }
         }
         out.withUnsafeBytes { raw in
             var offset = 0
