@@ -185,7 +185,9 @@ public struct HubClient: Sendable {
         let isSHA256 = meta.etag.utf8.count == 64 && meta.etag.utf8.allSatisfy {
             (48...57).contains($0) || (97...102).contains($0)
         }
-        for attempt in 0..<2 {
+        var restarted = false
+        var retries = 0
+        while true {
             let sink = try BlobSink(path: incomplete, expectedSize: meta.size, hashing: isSHA256,
                                     label: file, progress: environment.showProgress)
             if let size = meta.size, sink.resumeOffset == size {
@@ -198,12 +200,21 @@ public struct HubClient: Sendable {
             let response: HTTPResponse
             do {
                 response = try HTTP.send(request, followRedirects: true, sink: sink)
+                sink.close()
+            } catch HubError.network(let failedURL, let message) {
+                sink.close()
+                // The connection dropped after some progress: resume at once, a few times.
+                if sink.received > 0 && retries < Self.resumeRetries {
+                    retries += 1
+                    continue
+                }
+                throw HubError.network(url: failedURL, message: message)
             } catch {
                 sink.close()
                 throw error
             }
-            sink.close()
-            if response.status == 416 && attempt == 0 {
+            if response.status == 416 && !restarted {
+                restarted = true
                 try? FileManager.default.removeItem(at: incomplete)  // stale partial: start over
                 continue
             }
@@ -215,6 +226,9 @@ public struct HubClient: Sendable {
             return
         }
     }
+
+    /// Immediate resumptions of a transfer that broke off after making progress (later runs resume too).
+    static let resumeRetries = 3
 
     /// Checks the size and sha256 of the finished `.incomplete` file and renames it to the blob;
     /// a bad file is deleted.
@@ -244,6 +258,8 @@ private final class BlobSink: HTTPBodySink, @unchecked Sendable {
     let resumeOffset: Int64
     /// Bytes of the file on disk now.
     private(set) var total: Int64
+    /// Body bytes received by this transfer.
+    private(set) var received: Int64 = 0
 
     init(path: URL, expectedSize: Int64?, hashing: Bool, label: String, progress: Bool) throws {
         self.path = path
@@ -292,6 +308,7 @@ private final class BlobSink: HTTPBodySink, @unchecked Sendable {
         try handle.write(contentsOf: data)
         hasher?.update(data)
         total += Int64(data.count)
+        received += Int64(data.count)
         progress.update(total)
     }
 

@@ -34,6 +34,16 @@ public enum ModelResolver {
         return try resolve(id, client: client)
     }
 
+    /// `resolve(_:client:)` for async code: the blocking work (file system, downloads) runs on a
+    /// Dispatch worker, not on the caller's executor.
+    public static func resolve(_ spec: String, client: HubClient = HubClient()) async throws -> URL {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try resolve(spec, client: client) as URL })
+            }
+        }
+    }
+
     /// The snapshot directory of `id` holding the model files (downloaded when missing).
     public static func resolve(_ id: HubModelID, client: HubClient) throws -> URL {
         let (directory, present) = try client.snapshot(id, files: modelFiles)
