@@ -148,7 +148,10 @@ public struct HubClient: Sendable {
             guard let rawEtag = response[header: "x-linked-etag"] ?? response[header: "etag"] else {
                 throw HubError.badResponse(url: current.absoluteString, message: "no ETag header")
             }
-            let size = (response[header: "x-linked-size"] ?? response[header: "content-length"]).flatMap { Int64($0) }
+            // A redirect's Content-Length is its own (empty) body's, not the file's.
+            let isRedirect = (300..<400).contains(response.status)
+            let size = (response[header: "x-linked-size"] ?? (isRedirect ? nil : response[header: "content-length"]))
+                .flatMap { Int64($0) }
             return .found(FileMetadata(commit: commit, etag: Self.normalizeEtag(rawEtag), size: size))
         }
         throw HubError.badResponse(url: url.absoluteString, message: "too many redirects")
