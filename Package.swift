@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "BLIP", targets: ["BLIP"]),
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "BLIPIndex", targets: ["BLIPIndex"]),
+        .library(name: "BLIPHub", targets: ["BLIPHub"]),
         .executable(name: "blip", targets: ["blip"]),
     ],
     dependencies: [
@@ -51,14 +52,18 @@ let package = Package(
             name: "BLIPIndex",
             dependencies: ["BLIP", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Models by hub id: the Hugging Face cache layout and downloads (Foundation only).
+        .target(name: "BLIPHub"),
         .executableTarget(
             name: "blip",
             dependencies: [
                 "BLIP",
                 "BLIPIndex",
+                "BLIPHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "BLIPHubTests", dependencies: ["BLIPHub"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
         .testTarget(
             name: "BLIPTests",

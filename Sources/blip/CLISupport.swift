@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import Foundation
 
 /// Writes one line to standard error.
@@ -31,10 +32,14 @@ func printJSONLine(_ object: [String: Any]) throws {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// The model directory option shared by every command.
+/// The model option shared by every command: a local directory or a hub id.
 struct ModelOption: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json, model.safetensors, tokenizer and preprocessor files).")
-    var model: String
+    @Option(name: .long, help: ArgumentHelp(
+        "Model directory, or hub id OWNER/NAME[@REVISION] (an existing directory wins).",
+        discussion: "Hub ids resolve through the Hugging Face cache (HF_HUB_CACHE, HF_HOME); missing files are "
+            + "downloaded from HF_ENDPOINT with HF_TOKEN; HF_HUB_OFFLINE=1 uses the cache only."))
+    var model: String = ModelResolver.defaultModel
 
-    var url: URL { URL(fileURLWithPath: (model as NSString).expandingTildeInPath) }
+    /// The model directory: `model` when it is a local path, else the hub snapshot (downloaded if needed).
+    var url: URL { get throws { try ModelResolver.resolve(model) } }
 }
