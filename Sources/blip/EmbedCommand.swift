@@ -37,7 +37,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url)
+            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: DefaultModels.retrieval))
             matcher.imageBatchSize = batchSize
             matcher.textBatchSize = batchSize
             if !texts.isEmpty {

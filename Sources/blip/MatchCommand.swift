@@ -42,7 +42,7 @@ struct MatchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url)
+            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: DefaultModels.retrieval))
             let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
             let mode: ITMInputMode = official ? .official : .transformers
             let matches = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)

@@ -44,7 +44,7 @@ struct VQACommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url)
+            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: DefaultModels.vqa))
             let candidates = try answers.map(Self.loadCandidates)
             let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
             let encoding = try answerer.encode(rgb)
