@@ -14,7 +14,8 @@ except the first row:
   vqa      one question, greedy answer with exactly 10 new tokens
   itm      ITM probability and ITC cosine of one image and one text; ITM of one image against
            16 texts (transformers' API takes one image per text, so PyTorch encodes it 16 times;
-           we encode it once, as an application would)
+           we encode it once, as an application would); and the throughput of `blip index add`
+           on 24 photos (Swift only: decode, preprocess, vision, ITC projection, hash, SQLite)
 and the peak RSS of each process. Prints a table with ratios (ours / PyTorch) and writes JSON
 with --json. Timing only: nothing here asserts.
 """
@@ -104,6 +105,33 @@ TASKS = {
 }
 
 
+def index_throughput(blip, model, count=24):
+    """`blip index add` on `count` distinct JPEG photos (crops of scikit-image's photographs, made
+    once): decode, preprocess, vision encoder, ITC projection, SHA-256 and SQLite; images/s."""
+    import re
+    import tempfile
+    from PIL import Image
+    import skimage
+
+    gallery = "/tmp/swift-blip-bench/gallery"
+    if not os.path.isdir(gallery) or len(os.listdir(gallery)) < count:
+        os.makedirs(gallery, exist_ok=True)
+        data = os.path.join(os.path.dirname(skimage.__file__), "data")
+        photos = [Image.open(os.path.join(data, n)).convert("RGB")
+                  for n in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png")
+                  if os.path.exists(os.path.join(data, n))]
+        for i in range(count):
+            photo = photos[i % len(photos)]
+            w, h = photo.size
+            d = 4 * (i // len(photos))
+            photo.crop((d, d, w - d, h - d)).save(os.path.join(gallery, f"photo{i:03d}.jpg"), quality=90)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([blip, "index", "add", "--model", model, "--index", os.path.join(tmp, "bench.sqlite"),
+                              gallery], check=True, capture_output=True, text=True)
+    m = re.search(r"([0-9.]+) images/s", out.stdout + out.stderr)
+    return float(m.group(1)) if m else None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", default="caption,vqa,itm", help="comma-separated: caption, vqa, itm")
@@ -153,6 +181,10 @@ def main():
                 print(f"{label:<30}{t:>10.0f}{s:>10.0f}{s / t:>8.2f}", flush=True)
             else:
                 print(f"{label:<30}{t:>10.3f}{s:>10.3f}{s / t:>8.2f}", flush=True)
+        if task == "itm" and not args.only:
+            rate = index_throughput(blip, model)
+            results["index_images_per_s"] = rate
+            print(f"{'blip index add (images/s)':<30}{'':>10}{rate:>10.2f}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
