@@ -15,11 +15,13 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "BLIPIndex", targets: ["BLIPIndex"]),
         .library(name: "BLIPHub", targets: ["BLIPHub"]),
+        .library(name: "BlipServer", targets: ["BlipServer"]),
         .executable(name: "blip", targets: ["blip"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System CBLAS (OpenBLAS from Debian's libopenblas-dev) on Linux.
@@ -54,12 +56,19 @@ let package = Package(
         ),
         // Models by hub id: the Hugging Face cache layout and downloads (Foundation only).
         .target(name: "BLIPHub"),
+        // HTTP inference server (Hummingbird): dynamic batching over model services.
+        .target(
+            name: "BlipServer",
+            dependencies: ["BLIP", .product(name: "Hummingbird", package: "hummingbird")],
+            exclude: ["Adapters/VQAService.swift.pending", "Adapters/MatchService.swift.pending"]
+        ),
         .executableTarget(
             name: "blip",
             dependencies: [
                 "BLIP",
                 "BLIPIndex",
                 "BLIPHub",
+                "BlipServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,6 +87,13 @@ let package = Package(
         .testTarget(
             name: "BLIPIndexTests",
             dependencies: ["BLIP", "BLIPIndex", "BLIPIndexTestSupport", "IndexCrashHelper"]
+        ),
+        .testTarget(
+            name: "BlipServerTests",
+            dependencies: [
+                "BlipServer", "BLIP",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ]
 )

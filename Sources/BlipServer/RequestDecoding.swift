@@ -1,0 +1,70 @@
+import BLIP
+import Foundation
+import Hummingbird
+
+/// Decodes a JSON body: malformed JSON is a 400, well-formed JSON with wrong fields a 422.
+func decodeJSONBody<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+    let data = Data(buffer.readableBytesView)
+    guard !data.isEmpty else { throw APIError.badRequest("empty request body: expected a JSON object", type: "invalid_json") }
+    guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) is [String: Any] else {
+        throw APIError.badRequest("request body is not a JSON object", type: "invalid_json")
+    }
+    do {
+        return try JSONDecoder().decode(T.self, from: data)
+    } catch let error as DecodingError {
+        throw APIError.unprocessable(describe(error), type: "invalid_field")
+    }
+}
+
+/// "field.path: problem" for a decoding error.
+private func describe(_ error: DecodingError) -> String {
+    func path(_ p: [CodingKey]) -> String {
+        p.isEmpty ? "body" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+    switch error {
+    case .keyNotFound(let key, let c): return "missing field \(path(c.codingPath + [key]))"
+    case .typeMismatch(let t, let c): return "\(path(c.codingPath)): expected \(t)"
+    case .valueNotFound(let t, let c): return "\(path(c.codingPath)): expected \(t), got null"
+    case .dataCorrupted(let c): return "\(path(c.codingPath)): \(c.debugDescription)"
+    @unknown default: return "invalid request body"
+    }
+}
+
+/// Base64 (standard or URL-safe, padding optional, a `data:...;base64,` prefix allowed) to bytes.
+func decodeBase64Image(_ string: String, field: String) throws -> Data {
+    var s = Substring(string)
+    if s.hasPrefix("data:"), let comma = s.firstIndex(of: ",") { s = s[s.index(after: comma)...] }
+    var cleaned = String(s.filter { !$0.isWhitespace })
+    cleaned = cleaned.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    if cleaned.count % 4 != 0 { cleaned += String(repeating: "=", count: 4 - cleaned.count % 4) }
+    guard !cleaned.isEmpty else { throw APIError.unprocessable("\(field) is empty", type: "invalid_image") }
+    guard let data = Data(base64Encoded: cleaned) else {
+        throw APIError.unprocessable("\(field) is not valid base64", type: "invalid_base64")
+    }
+    return data
+}
+
+/// Checks one question or text.
+func checkText(_ text: String, field: String, limits: ServerLimits) throws -> String {
+    let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    if t.isEmpty { throw APIError.unprocessable("\(field) is empty", type: "invalid_text") }
+    if t.count > limits.maxTextLength {
+        throw APIError.unprocessable("\(field) is longer than \(limits.maxTextLength) characters", type: "invalid_text")
+    }
+    return t
+}
+
+/// Decodes images off the event loop, within the pixel budget.
+final class ImageDecodingPool: Sendable {
+    private let thread = ModelThread(name: "blip-image-decode")
+    let maxPixels: Int
+
+    init(maxPixels: Int) { self.maxPixels = maxPixels }
+
+    func decode(_ data: Data, source: String) async throws -> RGBImage {
+        let maxPixels = self.maxPixels
+        return try await thread.run { try RGBImage(data: data, maxPixels: maxPixels, source: source) }
+    }
+
+    func shutdown() { thread.shutdown() }
+}

@@ -1,0 +1,243 @@
+import BLIP
+import Foundation
+import Hummingbird
+
+/// `POST /api/v1/inference/blip` body.
+struct InferenceRequest: Decodable {
+    var image: String
+    var question: String?
+    var prompt: String?
+    var parameters: GenerationParameters?
+}
+
+/// `POST /match` JSON body.
+struct MatchRequest: Decodable {
+    var image: String
+    var texts: [String]
+}
+
+/// `POST /` (hosted-handler) body.
+struct HostedRequest: Decodable {
+    struct Inputs: Decodable {
+        var texts: [[String]]?
+        var images: [HostedImage]
+    }
+    struct HostedImage: Decodable {
+        var b64: String?
+        var url: String?
+    }
+    var inputs: Inputs
+    var parameters: GenerationParameters?
+}
+
+extension BlipServer {
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: webPageHTML)))
+        }
+        router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
+        router.get("/info") { [self] _, _ in jsonResponse(info()) }
+        router.get("/metrics") { [self] _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+        }
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: openAPISpec)))
+        }
+        router.post("/api/v1/inference/blip") { [self] request, _ in try await admitted { try await inference(request) } }
+        router.post("/caption") { [self] request, _ in try await admitted { try await captionUpload(request) } }
+        router.post("/vqa") { [self] request, _ in try await admitted { try await vqaUpload(request) } }
+        router.post("/match") { [self] request, _ in try await admitted { try await match(request) } }
+        router.post("/") { [self] request, _ in try await admitted { try await hosted(request) } }
+    }
+
+    func info() -> [String: Any] {
+        let limitsObject = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(limits))) ?? [:]
+        return ["name": "blip-serve", "version": blipServerVersion, "models": modelDescriptions, "limits": limitsObject]
+    }
+
+    // MARK: Bodies
+
+    /// The request body, at most `maxBodyBytes` (413 beyond; checked on Content-Length first).
+    func readBody(_ request: Request) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
+            throw APIError.tooLarge(limits.maxBodyBytes)
+        }
+        do {
+            return try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch let error as HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError.tooLarge(limits.maxBodyBytes)
+        }
+    }
+
+    func readForm(_ request: Request) async throws -> MultipartForm {
+        guard let contentType = request.headers[.contentType] else {
+            throw APIError.badRequest("expected a multipart/form-data body", type: "invalid_multipart")
+        }
+        guard let boundary = MultipartParser.boundary(contentType: contentType) else {
+            throw APIError.badRequest("expected Content-Type multipart/form-data with a boundary, got \(contentType.prefix(80))", type: "invalid_multipart")
+        }
+        let body = try await readBody(request)
+        return MultipartForm(parts: try MultipartParser.parse(Array(body.readableBytesView), boundary: boundary))
+    }
+
+    func isMultipart(_ request: Request) -> Bool {
+        request.headers[.contentType]?.lowercased().hasPrefix("multipart/") ?? false
+    }
+
+    func decodeImage(base64: String, field: String) async throws -> RGBImage {
+        try await decoder.decode(decodeBase64Image(base64, field: field), source: field)
+    }
+
+    func decodeImage(form: MultipartForm) async throws -> RGBImage {
+        guard let part = form.files["file"] ?? form.files["image"] else {
+            throw APIError.unprocessable("missing form field \"file\" (the image)", type: "missing_field")
+        }
+        return try await decoder.decode(Data(part.body), source: part.filename ?? "file")
+    }
+
+    // MARK: Handlers
+
+    func inference(_ request: Request) async throws -> Response {
+        let body = try await readBody(request)
+        let started = ContinuousClock.now
+        let payload = try decodeJSONBody(InferenceRequest.self, from: body)
+        let flat = try decodeJSONBody(GenerationParameters.self, from: body)
+        let parameters = flat.overridden(by: payload.parameters)
+        let image = try await decodeImage(base64: payload.image, field: "image")
+        if let question = payload.question {
+            let q = try checkText(question, field: "question", limits: limits)
+            let answer = try await answers(QuestionJob(image: image, questions: [q]), parameters: parameters)[0]
+            return jsonResponse(["answer": answer, "inference_time_ms": milliseconds(since: started)])
+        }
+        let prompt = try payload.prompt.map { try checkText($0, field: "prompt", limits: limits) }
+        let caption = try await caption(image, prompt: prompt, parameters: parameters)
+        return jsonResponse(["caption": caption, "inference_time_ms": milliseconds(since: started)])
+    }
+
+    func captionUpload(_ request: Request) async throws -> Response {
+        let form = try await readForm(request)
+        let started = ContinuousClock.now
+        let parameters = try GenerationParameters.fromForm(form.fields)
+        let prompt = try form.fields["prompt"].flatMap { $0.isEmpty ? nil : try checkText($0, field: "prompt", limits: limits) }
+        let image = try await decodeImage(form: form)
+        let caption = try await caption(image, prompt: prompt, parameters: parameters)
+        return jsonResponse(["caption": caption, "inference_time_ms": milliseconds(since: started)])
+    }
+
+    func vqaUpload(_ request: Request) async throws -> Response {
+        let form = try await readForm(request)
+        let started = ContinuousClock.now
+        let parameters = try GenerationParameters.fromForm(form.fields)
+        guard let question = form.fields["question"] else {
+            throw APIError.unprocessable("missing form field \"question\"", type: "missing_field")
+        }
+        let q = try checkText(question, field: "question", limits: limits)
+        let image = try await decodeImage(form: form)
+        let answer = try await answers(QuestionJob(image: image, questions: [q]), parameters: parameters)[0]
+        return jsonResponse(["answer": answer, "question": q, "inference_time_ms": milliseconds(since: started)])
+    }
+
+    func match(_ request: Request) async throws -> Response {
+        let image: RGBImage
+        let texts: [String]
+        let started: ContinuousClock.Instant
+        if isMultipart(request) {
+            let form = try await readForm(request)
+            started = .now
+            texts = (form.repeated["texts"] ?? []) + (form.repeated["text"] ?? [])
+            try checkTexts(texts)
+            image = try await decodeImage(form: form)
+        } else {
+            let body = try await readBody(request)
+            started = .now
+            let payload = try decodeJSONBody(MatchRequest.self, from: body)
+            texts = payload.texts
+            try checkTexts(texts)
+            image = try await decodeImage(base64: payload.image, field: "image")
+        }
+        let cleaned = try texts.enumerated().map { try checkText($1, field: "texts[\($0)]", limits: limits) }
+        let scores = try await scores(MatchJob(image: image, texts: cleaned))
+        let matches: [[String: Any]] = zip(cleaned, scores).map {
+            ["text": $0, "itm_probability": $1.itmProbability, "itc_cosine": $1.itcCosine]
+        }
+        return jsonResponse(["matches": matches, "inference_time_ms": milliseconds(since: started)])
+    }
+
+    private func checkTexts(_ texts: [String]) throws {
+        if texts.isEmpty { throw APIError.unprocessable("give at least one text to match", type: "missing_field") }
+        if texts.count > limits.maxTextsPerRequest {
+            throw APIError.unprocessable("at most \(limits.maxTextsPerRequest) texts per request", type: "too_many_texts")
+        }
+    }
+
+    func hosted(_ request: Request) async throws -> Response {
+        let body = try await readBody(request)
+        let started = ContinuousClock.now
+        let payload = try decodeJSONBody(HostedRequest.self, from: body)
+        let images = payload.inputs.images
+        if images.isEmpty { throw APIError.unprocessable("inputs.images is empty", type: "missing_field") }
+        if images.count > limits.maxImagesPerRequest {
+            throw APIError.unprocessable("at most \(limits.maxImagesPerRequest) images per request", type: "too_many_images")
+        }
+        // One question list per image; a single list applies to every image; none: captions.
+        let texts = payload.inputs.texts ?? []
+        let questionLists: [[String]]
+        switch texts.count {
+        case 0: questionLists = Array(repeating: [], count: images.count)
+        case 1: questionLists = Array(repeating: texts[0], count: images.count)
+        case images.count: questionLists = texts
+        default:
+            throw APIError.unprocessable("inputs.texts has \(texts.count) lists for \(images.count) images (give one list per image, or one for all)", type: "invalid_field")
+        }
+        if questionLists.reduce(0, { $0 + $1.count }) > limits.maxTextsPerRequest {
+            throw APIError.unprocessable("at most \(limits.maxTextsPerRequest) questions per request", type: "too_many_texts")
+        }
+        let questions = try questionLists.enumerated().map { i, list in
+            try list.enumerated().map { j, q in try checkText(q, field: "inputs.texts[\(i)][\(j)]", limits: limits) }
+        }
+        let parameters = payload.parameters ?? GenerationParameters()
+        // Fetch and decode every image first (so a bad image fails before any model work).
+        var decoded: [RGBImage] = []
+        for (i, image) in images.enumerated() {
+            let field = "inputs.images[\(i)]"
+            if let b64 = image.b64 {
+                decoded.append(try await decodeImage(base64: b64, field: "\(field).b64"))
+            } else if let url = image.url {
+                guard limits.allowRemoteImages else {
+                    throw APIError.unprocessable("\(field).url: remote images are disabled (start the server with --allow-remote-images)", type: "remote_images_disabled")
+                }
+                let fetcher = RemoteImageFetcher(maxBytes: limits.maxBodyBytes, timeout: limits.remoteImageTimeoutSeconds)
+                decoded.append(try await decoder.decode(try await fetcher.fetch(url), source: "\(field).url"))
+            } else {
+                throw APIError.unprocessable("\(field) needs \"b64\" or \"url\"", type: "missing_field")
+            }
+        }
+        // All images at once, so they can share batches.
+        let results = try await withThrowingTaskGroup(of: (Int, [String]).self) { group in
+            for (i, image) in decoded.enumerated() {
+                let list = questions[i]
+                group.addTask {
+                    if list.isEmpty { return (i, [try await self.caption(image, prompt: nil, parameters: parameters)]) }
+                    return (i, try await self.answers(QuestionJob(image: image, questions: list), parameters: parameters))
+                }
+            }
+            var out = Array(repeating: [String](), count: decoded.count)
+            for try await (i, r) in group { out[i] = r }
+            return out
+        }
+        return jsonResponse([
+            "captions": results.map { ["image_results": $0] },
+            "inference_time_ms": milliseconds(since: started),
+        ])
+    }
+}
+
+/// Milliseconds since `start`, rounded to 0.1 ms.
+func milliseconds(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) * 1e-15
+    return (ms * 10).rounded() / 10
+}

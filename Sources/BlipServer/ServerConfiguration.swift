@@ -1,0 +1,63 @@
+import BLIP
+import Foundation
+
+/// Limits and batching settings of a `BlipServer`.
+public struct ServerLimits: Sendable, Codable, Equatable {
+    /// Requests for one model answered together at most.
+    public var maxBatchSize = 8
+    /// How long the first request of a batch waits for others to join it.
+    public var maxWaitMilliseconds = 10
+    /// Requests waiting for one model at most; more are refused with 503 and Retry-After.
+    public var queueLimit = 32
+    /// Request bodies larger than this are refused with 413.
+    public var maxBodyBytes = 16 * 1024 * 1024
+    /// Images whose header declares more pixels than this are refused with 422 (before decoding).
+    public var maxImagePixels = 16_000_000
+    /// Images in one request at most (hosted-handler payload).
+    public var maxImagesPerRequest = 8
+    /// Texts (questions or match candidates) in one request at most.
+    public var maxTextsPerRequest = 32
+    /// Characters in one question or text at most.
+    public var maxTextLength = 1000
+    /// Cap on `max_new_tokens` a request may ask for.
+    public var maxNewTokensLimit = 64
+    /// Cap on `num_beams` a request may ask for.
+    public var maxBeamsLimit = 8
+    /// Fetch `{"url": ...}` images (http/https only). Off by default.
+    public var allowRemoteImages = false
+    /// Remote image download: bytes at most (also bounded by `maxBodyBytes`) and seconds at most.
+    public var remoteImageTimeoutSeconds = 10.0
+    /// Seconds a client is told to wait (Retry-After) when a queue is full.
+    public var retryAfterSeconds = 1
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case maxBatchSize = "max_batch_size", maxWaitMilliseconds = "max_wait_ms", queueLimit = "queue_limit"
+        case maxBodyBytes = "max_body_bytes", maxImagePixels = "max_image_pixels"
+        case maxImagesPerRequest = "max_images_per_request", maxTextsPerRequest = "max_texts_per_request"
+        case maxTextLength = "max_text_length", maxNewTokensLimit = "max_new_tokens_limit"
+        case maxBeamsLimit = "max_beams_limit", allowRemoteImages = "allow_remote_images"
+        case remoteImageTimeoutSeconds = "remote_image_timeout_seconds", retryAfterSeconds = "retry_after_seconds"
+    }
+
+    /// Checks the values; throws a message naming the bad one.
+    public func validate() throws {
+        func bad(_ m: String) -> ServerConfigurationError { ServerConfigurationError(message: m) }
+        if maxBatchSize < 1 { throw bad("max batch size must be at least 1") }
+        if maxWaitMilliseconds < 0 { throw bad("max wait must be non-negative") }
+        if queueLimit < 1 { throw bad("queue limit must be at least 1") }
+        if maxBodyBytes < 1024 { throw bad("max body bytes must be at least 1024") }
+        if maxImagePixels < 1 { throw bad("max image pixels must be positive") }
+    }
+}
+
+/// A bad server setting.
+public struct ServerConfigurationError: Error, CustomStringConvertible, LocalizedError {
+    public var message: String
+    public var description: String { message }
+    public var errorDescription: String? { message }
+}
+
+/// The version `GET /info` reports.
+public let blipServerVersion = "0.1.0"
