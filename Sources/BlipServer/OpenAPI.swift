@@ -1,1 +1,215 @@
-let openAPISpec = "{}"
+/// The hand-written OpenAPI 3.1 description served by `GET /openapi.json`.
+let openAPISpec = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "BLIP inference server",
+    "version": "0.1.0",
+    "description": "Image captioning, visual question answering and image-text matching with BLIP models. Requests for one model are batched dynamically. Errors are JSON {\"error\", \"error_type\"}."
+  },
+  "paths": {
+    "/": {
+      "get": {
+        "summary": "Web page: upload an image, see its caption, ask questions, match texts",
+        "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+      },
+      "post": {
+        "summary": "Hosted-handler payload: captions (no texts) or answers, one result list per image",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HostedRequest"}}}},
+        "responses": {
+          "200": {"description": "One result list per image", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HostedResponse"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Busy"}
+        }
+      }
+    },
+    "/api/v1/inference/blip": {
+      "post": {
+        "summary": "Caption an image, or answer a question about it",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceRequest"}}}},
+        "responses": {
+          "200": {"description": "Caption (no question) or answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Busy"}
+        }
+      }
+    },
+    "/caption": {
+      "post": {
+        "summary": "Caption an uploaded image (multipart form)",
+        "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
+          "type": "object", "required": ["file"],
+          "properties": {
+            "file": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP image"},
+            "prompt": {"type": "string", "description": "Conditional captioning prefix"},
+            "max_new_tokens": {"type": "integer"}, "min_new_tokens": {"type": "integer"}, "num_beams": {"type": "integer"},
+            "length_penalty": {"type": "number"}, "repetition_penalty": {"type": "number"}, "do_sample": {"type": "boolean"},
+            "top_k": {"type": "integer"}, "top_p": {"type": "number"}, "temperature": {"type": "number"}, "seed": {"type": "integer"}
+          }}}}},
+        "responses": {
+          "200": {"description": "The caption", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Busy"}
+        }
+      }
+    },
+    "/vqa": {
+      "post": {
+        "summary": "Answer a question about an uploaded image (multipart form)",
+        "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {
+          "type": "object", "required": ["file", "question"],
+          "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "question": {"type": "string"},
+            "max_new_tokens": {"type": "integer"}, "num_beams": {"type": "integer"}
+          }}}}},
+        "responses": {
+          "200": {"description": "The answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Busy"}
+        }
+      }
+    },
+    "/match": {
+      "post": {
+        "summary": "Score texts against an image: ITM probability and ITC cosine per text",
+        "requestBody": {"required": true, "content": {
+          "application/json": {"schema": {"$ref": "#/components/schemas/MatchRequest"}},
+          "multipart/form-data": {"schema": {"type": "object", "required": ["file", "texts"], "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "texts": {"type": "array", "items": {"type": "string"}, "description": "Repeat the field once per text"}
+          }}}
+        }},
+        "responses": {
+          "200": {"description": "One score pair per text", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MatchResponse"}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "413": {"$ref": "#/components/responses/TooLarge"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Busy"}
+        }
+      }
+    },
+    "/health": {
+      "get": {"summary": "Liveness", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"status": {"type": "string", "const": "ok"}}}}}}}}
+    },
+    "/info": {
+      "get": {"summary": "Loaded models, limits and version", "responses": {"200": {"description": "Server information", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {
+          "name": {"type": "string"}, "version": {"type": "string"},
+          "models": {"type": "object", "additionalProperties": {"type": "object", "properties": {"source": {"type": "string"}, "task": {"type": "string"}}}},
+          "limits": {"type": "object"}
+        }}}}}}}
+    },
+    "/metrics": {
+      "get": {"summary": "Prometheus metrics: requests by route and status, latency histogram, queue depth, batch sizes",
+        "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}}
+    },
+    "/openapi.json": {
+      "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}
+    }
+  },
+  "components": {
+    "schemas": {
+      "GenerationParameters": {
+        "type": "object",
+        "description": "Generation options (transformers names); omitted values keep the model's defaults.",
+        "properties": {
+          "max_new_tokens": {"type": "integer", "minimum": 1},
+          "min_new_tokens": {"type": "integer", "minimum": 0},
+          "num_beams": {"type": "integer", "minimum": 1},
+          "length_penalty": {"type": "number"},
+          "repetition_penalty": {"type": "number", "exclusiveMinimum": 0},
+          "do_sample": {"type": "boolean"},
+          "top_k": {"type": "integer", "minimum": 0},
+          "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+          "temperature": {"type": "number", "exclusiveMinimum": 0},
+          "seed": {"type": "integer", "minimum": 0}
+        }
+      },
+      "InferenceRequest": {
+        "allOf": [
+          {"$ref": "#/components/schemas/GenerationParameters"},
+          {"type": "object", "required": ["image"], "properties": {
+            "image": {"type": "string", "description": "Base64 JPEG, PNG or WebP (a data: URL prefix is allowed)"},
+            "question": {"type": "string", "description": "Ask this (VQA model) instead of captioning"},
+            "prompt": {"type": "string", "description": "Conditional captioning prefix"},
+            "parameters": {"$ref": "#/components/schemas/GenerationParameters"}
+          }}
+        ]
+      },
+      "InferenceResponse": {
+        "type": "object",
+        "properties": {
+          "caption": {"type": "string"},
+          "answer": {"type": "string"},
+          "inference_time_ms": {"type": "number"}
+        },
+        "required": ["inference_time_ms"]
+      },
+      "MatchRequest": {
+        "type": "object", "required": ["image", "texts"],
+        "properties": {"image": {"type": "string", "description": "Base64 image"}, "texts": {"type": "array", "items": {"type": "string"}, "minItems": 1}}
+      },
+      "MatchResponse": {
+        "type": "object",
+        "properties": {
+          "matches": {"type": "array", "items": {"type": "object", "properties": {
+            "text": {"type": "string"},
+            "itm_probability": {"type": "number", "minimum": 0, "maximum": 1},
+            "itc_cosine": {"type": "number", "minimum": -1, "maximum": 1}
+          }}},
+          "inference_time_ms": {"type": "number"}
+        }
+      },
+      "HostedRequest": {
+        "type": "object", "required": ["inputs"],
+        "properties": {
+          "inputs": {"type": "object", "required": ["images"], "properties": {
+            "texts": {"type": "array", "items": {"type": "array", "items": {"type": "string"}},
+              "description": "Questions: one list per image (or one list for all images); absent or empty: captions"},
+            "images": {"type": "array", "minItems": 1, "items": {"type": "object", "properties": {
+              "b64": {"type": "string"},
+              "url": {"type": "string", "description": "http(s) only, when the server runs with --allow-remote-images"}
+            }}}
+          }},
+          "parameters": {"$ref": "#/components/schemas/GenerationParameters"}
+        }
+      },
+      "HostedResponse": {
+        "type": "object",
+        "properties": {
+          "captions": {"type": "array", "items": {"type": "object", "properties": {"image_results": {"type": "array", "items": {"type": "string"}}}}},
+          "inference_time_ms": {"type": "number"}
+        }
+      },
+      "Error": {
+        "type": "object", "required": ["error", "error_type"],
+        "properties": {"error": {"type": "string"}, "error_type": {"type": "string"}}
+      }
+    },
+    "responses": {
+      "BadRequest": {"description": "Malformed body (not JSON, not multipart)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Invalid": {"description": "Invalid input: missing field, bad base64, undecodable or too large image, bad option", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "ModelNotLoaded": {"description": "The model this request needs is not loaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooLarge": {"description": "Body over the server's limit", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Busy": {"description": "Queue full; retry after Retry-After seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    }
+  }
+}
+"""#
