@@ -130,11 +130,14 @@ public final class BlipServer: Sendable {
         "/vqa": ["POST"], "/match": ["POST"],
     ]
 
-    /// A runnable application bound to `host:port`.
-    public func application(host: String, port: Int) -> some ApplicationProtocol {
+    /// A runnable application bound to `host:port` (port 0: any free port). `onRunning` gets the
+    /// bound port once the server listens.
+    public func application(host: String, port: Int,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         Application(
             router: router(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "blip-serve")
+            configuration: .init(address: .hostname(host, port: port), serverName: "blip-serve"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }
         )
     }
 

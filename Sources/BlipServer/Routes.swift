@@ -106,6 +106,7 @@ extension BlipServer {
         let payload = try decodeJSONBody(InferenceRequest.self, from: body)
         let flat = try decodeJSONBody(GenerationParameters.self, from: body)
         let parameters = flat.overridden(by: payload.parameters)
+        try requireModel(payload.question == nil ? .caption : .vqa)
         let image = try await decodeImage(base64: payload.image, field: "image")
         if let question = payload.question {
             let q = try checkText(question, field: "question", limits: limits)
@@ -122,6 +123,7 @@ extension BlipServer {
         let started = ContinuousClock.now
         let parameters = try GenerationParameters.fromForm(form.fields)
         let prompt = try form.fields["prompt"].flatMap { $0.isEmpty ? nil : try checkText($0, field: "prompt", limits: limits) }
+        try requireModel(.caption)
         let image = try await decodeImage(form: form)
         let caption = try await caption(image, prompt: prompt, parameters: parameters)
         return jsonResponse(["caption": caption, "inference_time_ms": milliseconds(since: started)])
@@ -135,12 +137,14 @@ extension BlipServer {
             throw APIError.unprocessable("missing form field \"question\"", type: "missing_field")
         }
         let q = try checkText(question, field: "question", limits: limits)
+        try requireModel(.vqa)
         let image = try await decodeImage(form: form)
         let answer = try await answers(QuestionJob(image: image, questions: [q]), parameters: parameters)[0]
         return jsonResponse(["answer": answer, "question": q, "inference_time_ms": milliseconds(since: started)])
     }
 
     func match(_ request: Request) async throws -> Response {
+        try requireModel(.itm)
         let image: RGBImage
         let texts: [String]
         let started: ContinuousClock.Instant
@@ -164,6 +168,17 @@ extension BlipServer {
             ["text": $0, "itm_probability": $1.itmProbability, "itc_cosine": $1.itcCosine]
         }
         return jsonResponse(["matches": matches, "inference_time_ms": milliseconds(since: started)])
+    }
+
+    enum ModelTask { case caption, vqa, itm }
+
+    /// 404 when the model a request needs is not loaded (checked before any image work).
+    func requireModel(_ task: ModelTask) throws {
+        switch task {
+        case .caption: if services.caption == nil { throw APIError.modelNotLoaded("captioning", option: "--caption-model") }
+        case .vqa: if services.questionAnswering == nil { throw APIError.modelNotLoaded("question answering", option: "--vqa-model") }
+        case .itm: if services.match == nil { throw APIError.modelNotLoaded("image-text matching", option: "--itm-model") }
+        }
     }
 
     private func checkTexts(_ texts: [String]) throws {
@@ -199,6 +214,8 @@ extension BlipServer {
             try list.enumerated().map { j, q in try checkText(q, field: "inputs.texts[\(i)][\(j)]", limits: limits) }
         }
         let parameters = payload.parameters ?? GenerationParameters()
+        if questions.contains(where: \.isEmpty) { try requireModel(.caption) }
+        if questions.contains(where: { !$0.isEmpty }) { try requireModel(.vqa) }
         // Fetch and decode every image first (so a bad image fails before any model work).
         var decoded: [RGBImage] = []
         for (i, image) in images.enumerated() {

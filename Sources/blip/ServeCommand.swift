@@ -1,0 +1,92 @@
+import ArgumentParser
+import BLIP
+import BlipServer
+import Foundation
+
+/// `blip serve`: the HTTP inference server (captioning, VQA, image-text matching) with dynamic batching.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve BLIP models over HTTP (JSON, multipart, web page at /).")
+
+    @Option(name: .customLong("caption-model"), help: "Captioning model directory.")
+    var captionModel: String?
+
+    @Option(name: .customLong("vqa-model"), help: "Visual question answering model directory.")
+    var vqaModel: String?
+
+    @Option(name: .customLong("itm-model"), help: "Image-text matching model directory.")
+    var itmModel: String?
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0: any free port).")
+    var port = 8080
+
+    @Option(name: .customLong("max-batch-size"), help: "Requests for one model answered together at most.")
+    var maxBatchSize = ServerLimits().maxBatchSize
+
+    @Option(name: .customLong("max-wait-ms"), help: "Milliseconds a request waits for others to join its batch.")
+    var maxWaitMs = ServerLimits().maxWaitMilliseconds
+
+    @Option(name: .customLong("queue-limit"), help: "Requests waiting per model at most (then 503 with Retry-After).")
+    var queueLimit = ServerLimits().queueLimit
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (then 413).")
+    var maxBodyBytes = ServerLimits().maxBodyBytes
+
+    @Option(name: .customLong("max-image-pixels"), help: "Images declaring more pixels are refused before decoding (422).")
+    var maxImagePixels = ServerLimits().maxImagePixels
+
+    @Flag(name: .customLong("allow-remote-images"), help: "Fetch {\"url\": ...} images (http/https only, bounded size and time).")
+    var allowRemoteImages = false
+
+    func validate() throws {
+        if captionModel == nil && vqaModel == nil && itmModel == nil {
+            throw ValidationError("give at least one of --caption-model, --vqa-model, --itm-model")
+        }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            var limits = ServerLimits()
+            limits.maxBatchSize = maxBatchSize
+            limits.maxWaitMilliseconds = maxWaitMs
+            limits.queueLimit = queueLimit
+            limits.maxBodyBytes = maxBodyBytes
+            limits.maxImagePixels = maxImagePixels
+            limits.allowRemoteImages = allowRemoteImages
+            try limits.validate()
+            func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
+            let services = BlipServices(
+                caption: try captionModel.map { try ServiceFactory.caption(modelDirectory: url($0)) },
+                questionAnswering: try vqaModel.map { try ServiceFactory.questionAnswering(modelDirectory: url($0)) },
+                match: try itmModel.map { try ServiceFactory.match(modelDirectory: url($0)) })
+            let server = BlipServer(services: services, limits: limits)
+            let loaded = [captionModel.map { _ in "caption" }, vqaModel.map { _ in "vqa" }, itmModel.map { _ in "itm" }]
+                .compactMap { $0 }.joined(separator: ", ")
+            let host = self.host
+            let app = server.application(host: host, port: port) { port in
+                FileHandle.standardOutput.write(Data("blip serve: listening on http://\(host):\(port) (models: \(loaded))\n".utf8))
+            }
+            let done = DispatchSemaphore(value: 0)
+            let failure = ErrorBox()
+            Task {
+                do { try await app.runService() } catch { failure.set(error) }
+                done.signal()
+            }
+            done.wait()
+            if let error = failure.get() { throw error }
+        }
+    }
+}
+
+/// An error handed from the server task to the command's thread.
+private final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: Error?
+    func set(_ e: Error) { lock.withLock { error = e } }
+    func get() -> Error? { lock.withLock { error } }
+}
