@@ -8,5 +8,5 @@ struct BlipCommand: ParsableCommand {
         commandName: "blip",
         abstract: "BLIP vision-language models (captioning) in Swift.",
         subcommands: [CaptionCommand.self, VQACommand.self, MatchCommand.self, EmbedCommand.self, IndexCommand.self,
-                      TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self])
+                      TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self, ServeCommand.self])
 }
