@@ -57,7 +57,7 @@ private final class BoundedDownload: NSObject, URLSessionDataDelegate, @unchecke
             return
         }
         if response.expectedContentLength > Int64(maxBytes) {
-            lock.withLock { failure = APIError(.contentTooLarge, "remote_image_too_large", "image url body is larger than \(maxBytes) bytes") }
+            lock.withLock { failure = APIError(.unprocessableContent, "remote_image_too_large", "image url body is larger than \(maxBytes) bytes") }
             completionHandler(.cancel)
             return
         }
@@ -68,7 +68,7 @@ private final class BoundedDownload: NSObject, URLSessionDataDelegate, @unchecke
         let over: Bool = lock.withLock {
             data.append(chunk)
             if data.count > maxBytes {
-                failure = APIError(.contentTooLarge, "remote_image_too_large", "image url body is larger than \(maxBytes) bytes")
+                failure = APIError(.unprocessableContent, "remote_image_too_large", "image url body is larger than \(maxBytes) bytes")
                 data = Data()
                 return true
             }
