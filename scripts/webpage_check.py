@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Drives headless Chromium over the DevTools protocol (standard library only: a minimal
+WebSocket client) against the `blip serve` web page: picks an image in the file input, waits for
+the caption to appear, checks it, and saves a screenshot.
+
+Used by scripts/webpage_check.sh, which starts the server and the browser.
+"""
+import argparse
+import base64
+import json
+import os
+import socket
+import struct
+import sys
+import time
+import urllib.request
+
+
+class WebSocket:
+    """Just enough of RFC 6455 for the DevTools protocol: masked text frames out, frames in."""
+
+    def __init__(self, url, timeout=30):
+        assert url.startswith("ws://")
+        hostport, _, path = url[5:].partition("/")
+        host, _, port = hostport.partition(":")
+        self.sock = socket.create_connection((host, int(port or 80)), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        self.sock.sendall(request.encode())
+        response = b""
+        while b"\r\n\r\n" not in response:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("websocket handshake: connection closed")
+            response += chunk
+        head, _, self.buffer = response.partition(b"\r\n\r\n")
+        if b" 101 " not in head.split(b"\r\n")[0]:
+            raise ConnectionError(f"websocket handshake failed: {head[:200]!r}")
+
+    def send(self, text):
+        data = text.encode()
+        header = bytes([0x81])
+        n = len(data)
+        if n < 126:
+            header += bytes([0x80 | n])
+        elif n < 65536:
+            header += bytes([0x80 | 126]) + struct.pack(">H", n)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", n)
+        mask = os.urandom(4)
+        self.sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def _read(self, n):
+        while len(self.buffer) < n:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError("websocket closed")
+            self.buffer += chunk
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def recv(self):
+        message = b""
+        while True:
+            b0, b1 = self._read(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack(">H", self._read(2))[0]
+            elif n == 127:
+                n = struct.unpack(">Q", self._read(8))[0]
+            mask = self._read(4) if b1 & 0x80 else None
+            payload = self._read(n)
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            opcode = b0 & 0x0F
+            if opcode == 8:
+                raise ConnectionError("websocket closed by peer")
+            if opcode in (0, 1, 2):
+                message += payload
+                if b0 & 0x80:
+                    return message.decode()
+
+
+class DevTools:
+    def __init__(self, ws_url):
+        self.ws = WebSocket(ws_url)
+        self.next_id = 0
+
+    def call(self, method, **params):
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression, timeout, what):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.2)
+        raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--devtools-port", type=int, required=True)
+    ap.add_argument("--page", required=True, help="URL of the page (already open in the browser)")
+    ap.add_argument("--image", required=True)
+    ap.add_argument("--expected-caption", required=True)
+    ap.add_argument("--screenshot", required=True)
+    ap.add_argument("--timeout", type=float, default=60)
+    args = ap.parse_args()
+
+    deadline = time.monotonic() + args.timeout
+    target = None
+    while target is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{args.devtools_port}/json/list", timeout=5) as r:
+                pages = [t for t in json.load(r) if t.get("type") == "page" and t.get("url", "").startswith(args.page)]
+            target = pages[0] if pages else None
+        except OSError:
+            pass
+        if target is None:
+            time.sleep(0.3)
+    if target is None:
+        raise SystemExit(f"webpage_check: no browser tab with {args.page}")
+
+    dt = DevTools(target["webSocketDebuggerUrl"])
+    dt.call("Page.enable")
+    dt.call("Emulation.setDeviceMetricsOverride", width=900, height=900, deviceScaleFactor=1, mobile=False)
+    dt.wait_for("document.readyState === 'complete' && document.getElementById('models').textContent.startsWith('Models:')",
+                args.timeout, "the page and /info to load")
+    print("page loaded:", dt.evaluate("document.getElementById('models').textContent"))
+
+    root = dt.call("DOM.getDocument")["root"]["nodeId"]
+    node = dt.call("DOM.querySelector", nodeId=root, selector="#file")["nodeId"]
+    dt.call("DOM.setFileInputFiles", nodeId=node, files=[os.path.abspath(args.image)])
+    caption = dt.wait_for("document.getElementById('caption').textContent", args.timeout, "the caption")
+    status = dt.evaluate("document.getElementById('status').textContent")
+    print("caption shown:", caption)
+    print("status:", status)
+
+    shot = dt.call("Page.captureScreenshot", format="png")
+    with open(args.screenshot, "wb") as f:
+        f.write(base64.b64decode(shot["data"]))
+    print("screenshot:", args.screenshot)
+
+    if caption != args.expected_caption:
+        print(f"webpage_check: FAILED: expected caption {args.expected_caption!r}, page shows {caption!r}")
+        return 1
+    print("webpage_check: OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

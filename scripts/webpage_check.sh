@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Checks the `blip serve` web page in a real browser: starts the server with the tiny fixture
+# model and Debian's headless chromium, uploads an image through the page's file input (DevTools
+# protocol, scripts/webpage_check.py), checks the caption that appears and takes a screenshot.
+#
+#   scripts/webpage_check.sh [SCREENSHOT.png]     (default: ${TMPDIR:-/tmp}/blip-webpage-check.png)
+# Environment: BLIP_BIN (default .build/debug/blip, built if missing), PORT (default 18480).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SHOT="${1:-${TMPDIR:-/tmp}/blip-webpage-check.png}"
+PORT="${PORT:-18480}"
+BLIP_BIN="${BLIP_BIN:-.build/debug/blip}"
+MODEL=Tests/BLIPTests/Fixtures/tiny
+IMAGE=$MODEL/images/astronaut_96x80.png
+# transformers' greedy caption of this image with the tiny model's defaults (20 new tokens).
+EXPECTED="$(python3 -c "import json; d=json.load(open('$MODEL/expected.json')); print([c for c in d['cases'] if c['name']=='greedy'][0]['captions'][0])")"
+
+CHROMIUM="$(command -v chromium || command -v chromium-browser || true)"
+if [ -z "$CHROMIUM" ]; then
+    echo "webpage_check: installing chromium (Debian package)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium > /dev/null
+    CHROMIUM="$(command -v chromium)"
+fi
+[ -x "$BLIP_BIN" ] || swift build --product blip
+
+WORK="$(mktemp -d)"
+SERVER_PID="" BROWSER_PID=""
+cleanup() {
+    [ -n "$BROWSER_PID" ] && kill "$BROWSER_PID" 2>/dev/null || true
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$BLIP_BIN" serve --caption-model "$MODEL" --host 127.0.0.1 --port "$PORT" > "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log"; echo "webpage_check: server exited"; exit 1; }
+    sleep 0.2
+done
+
+"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+    --user-data-dir="$WORK/profile" --remote-debugging-port=0 --remote-allow-origins='*' \
+    --window-size=900,900 "http://127.0.0.1:$PORT/" > "$WORK/browser.log" 2>&1 &
+BROWSER_PID=$!
+for _ in $(seq 1 150); do
+    [ -s "$WORK/profile/DevToolsActivePort" ] && break
+    sleep 0.2
+done
+[ -s "$WORK/profile/DevToolsActivePort" ] || { tail -20 "$WORK/browser.log"; echo "webpage_check: chromium did not start"; exit 1; }
+DEVTOOLS_PORT="$(head -1 "$WORK/profile/DevToolsActivePort")"
+
+python3 scripts/webpage_check.py --devtools-port "$DEVTOOLS_PORT" --page "http://127.0.0.1:$PORT/" \
+    --image "$IMAGE" --expected-caption "$EXPECTED" --screenshot "$SHOT"
