@@ -23,6 +23,8 @@ public actor DynamicBatcher<Input: Sendable, Output: Sendable, Key: Equatable & 
         let enqueued: ContinuousClock.Instant
     }
 
+    /// The model's name (for logs and metrics).
+    public nonisolated let name: String
     public nonisolated let maxBatchSize: Int
     public nonisolated let maxWait: Duration
     public nonisolated let queueLimit: Int
@@ -44,7 +46,7 @@ public actor DynamicBatcher<Input: Sendable, Output: Sendable, Key: Equatable & 
         self.thread = thread
         self.process = process
         self.observer = observer
-        _ = name
+        self.name = name
     }
 
     /// Requests waiting (not yet in a running batch).

@@ -2,15 +2,17 @@ import BLIP
 import Foundation
 import Hummingbird
 
-/// Decodes a JSON body: malformed JSON is a 400, well-formed JSON with wrong fields a 422.
+/// Decodes a JSON body in one pass: malformed JSON or a non-object is a 400, a well-formed object
+/// with missing or wrongly typed fields a 422.
 func decodeJSONBody<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
     let data = Data(buffer.readableBytesView)
     guard !data.isEmpty else { throw APIError.badRequest("empty request body: expected a JSON object", type: "invalid_json") }
-    guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) is [String: Any] else {
-        throw APIError.badRequest("request body is not a JSON object", type: "invalid_json")
-    }
     do {
         return try JSONDecoder().decode(T.self, from: data)
+    } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+        throw APIError.badRequest("request body is not valid JSON", type: "invalid_json")
+    } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+        throw APIError.badRequest("request body is not a JSON object", type: "invalid_json")
     } catch let error as DecodingError {
         throw APIError.unprocessable(describe(error), type: "invalid_field")
     }

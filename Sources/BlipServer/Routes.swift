@@ -2,12 +2,24 @@ import BLIP
 import Foundation
 import Hummingbird
 
-/// `POST /api/v1/inference/blip` body.
+/// `POST /api/v1/inference/blip` body: generation options at the top level or under "parameters"
+/// (those win).
 struct InferenceRequest: Decodable {
     var image: String
     var question: String?
     var prompt: String?
-    var parameters: GenerationParameters?
+    var parameters: GenerationParameters
+
+    enum CodingKeys: String, CodingKey { case image, question, prompt, parameters }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        image = try c.decode(String.self, forKey: .image)
+        question = try c.decodeIfPresent(String.self, forKey: .question)
+        prompt = try c.decodeIfPresent(String.self, forKey: .prompt)
+        let nested = try c.decodeIfPresent(GenerationParameters.self, forKey: .parameters)
+        parameters = try GenerationParameters(from: decoder).overridden(by: nested)
+    }
 }
 
 /// `POST /match` JSON body.
@@ -104,8 +116,7 @@ extension BlipServer {
         let body = try await readBody(request)
         let started = ContinuousClock.now
         let payload = try decodeJSONBody(InferenceRequest.self, from: body)
-        let flat = try decodeJSONBody(GenerationParameters.self, from: body)
-        let parameters = flat.overridden(by: payload.parameters)
+        let parameters = payload.parameters
         try requireModel(payload.question == nil ? .caption : .vqa)
         let image = try await decodeImage(base64: payload.image, field: "image")
         if let question = payload.question {
