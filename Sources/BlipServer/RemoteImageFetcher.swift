@@ -64,6 +64,18 @@ private final class BoundedDownload: NSObject, URLSessionDataDelegate, @unchecke
         completionHandler(.allow)
     }
 
+    /// Redirects are followed only to http and https URLs.
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        let scheme = request.url?.scheme?.lowercased()
+        if scheme == "http" || scheme == "https" {
+            completionHandler(request)
+        } else {
+            lock.withLock { failure = APIError.unprocessable("image url redirects to a non-http(s) URL", type: "invalid_url") }
+            completionHandler(nil)
+        }
+    }
+
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive chunk: Data) {
         let over: Bool = lock.withLock {
             data.append(chunk)
