@@ -59,8 +59,7 @@ let package = Package(
         // HTTP inference server (Hummingbird): dynamic batching over model services.
         .target(
             name: "BlipServer",
-            dependencies: ["BLIP", .product(name: "Hummingbird", package: "hummingbird")],
-            exclude: ["Adapters/VQAService.swift.pending", "Adapters/MatchService.swift.pending"]
+            dependencies: ["BLIP", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .executableTarget(
             name: "blip",
@@ -91,7 +90,7 @@ let package = Package(
         .testTarget(
             name: "BlipServerTests",
             dependencies: [
-                "BlipServer", "BLIP",
+                "BlipServer", "BLIP", "Tensor",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -117,6 +117,9 @@ def main():
     ap.add_argument("--page", required=True, help="URL of the page (already open in the browser)")
     ap.add_argument("--image", required=True)
     ap.add_argument("--expected-caption", required=True)
+    ap.add_argument("--question", help="ask this on the page (needs a VQA model)")
+    ap.add_argument("--expected-answer")
+    ap.add_argument("--match-texts", nargs="*", default=[], help="match these on the page (needs an ITM model)")
     ap.add_argument("--screenshot", required=True)
     ap.add_argument("--timeout", type=float, default=60)
     args = ap.parse_args()
@@ -150,13 +153,38 @@ def main():
     print("caption shown:", caption)
     print("status:", status)
 
+    failures = []
+    if caption != args.expected_caption:
+        failures.append(f"expected caption {args.expected_caption!r}, page shows {caption!r}")
+
+    if args.question:
+        dt.evaluate(f"document.getElementById('question').value = {json.dumps(args.question)};"
+                    "document.getElementById('ask').click(); true")
+        answer = dt.wait_for("(() => { const li = document.querySelector('#answers li');"
+                             " return li && !li.textContent.endsWith('…') ? li.textContent : null; })()",
+                             args.timeout, "the answer")
+        print("answer shown:", answer)
+        if answer != f"{args.question} → {args.expected_answer}":
+            failures.append(f"expected answer {args.expected_answer!r}, page shows {answer!r}")
+
+    if args.match_texts:
+        dt.evaluate(f"document.getElementById('texts').value = {json.dumps(chr(10).join(args.match_texts))};"
+                    "document.getElementById('match').click(); true")
+        rows = dt.wait_for("(() => { const rows = [...document.querySelectorAll('#matches tbody tr')];"
+                           " return rows.length ? rows.map(r => [...r.cells].map(c => c.textContent)) : null; })()",
+                           args.timeout, "the match table")
+        print("match rows:", rows)
+        if [r[0] for r in rows] != args.match_texts or not all(0 <= float(r[1]) <= 1 and -1 <= float(r[2]) <= 1 for r in rows):
+            failures.append(f"bad match table {rows!r}")
+
     shot = dt.call("Page.captureScreenshot", format="png")
     with open(args.screenshot, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
     print("screenshot:", args.screenshot)
 
-    if caption != args.expected_caption:
-        print(f"webpage_check: FAILED: expected caption {args.expected_caption!r}, page shows {caption!r}")
+    if failures:
+        for f in failures:
+            print("webpage_check: FAILED:", f)
         return 1
     print("webpage_check: OK")
     return 0

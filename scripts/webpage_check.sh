@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the `blip serve` web page in a real browser: starts the server with the tiny fixture
-# model and Debian's headless chromium, uploads an image through the page's file input (DevTools
-# protocol, scripts/webpage_check.py), checks the caption that appears and takes a screenshot.
+# models (caption, VQA, ITM) and Debian's headless chromium, uploads an image through the page's
+# file input (DevTools protocol, scripts/webpage_check.py), checks the caption that appears, asks
+# a question and checks the answer, matches two texts, and takes a screenshot.
 #
 #   scripts/webpage_check.sh [SCREENSHOT.png]     (default: ${TMPDIR:-/tmp}/blip-webpage-check.png)
 # Environment: BLIP_BIN (default .build/debug/blip, built if missing), PORT (default 18480).
@@ -11,10 +12,14 @@ cd "$(dirname "$0")/.."
 SHOT="${1:-${TMPDIR:-/tmp}/blip-webpage-check.png}"
 PORT="${PORT:-18480}"
 BLIP_BIN="${BLIP_BIN:-.build/debug/blip}"
-MODEL=Tests/BLIPTests/Fixtures/tiny
+FIXTURES=Tests/BLIPTests/Fixtures
+MODEL=$FIXTURES/tiny
 IMAGE=$MODEL/images/astronaut_96x80.png
-# transformers' greedy caption of this image with the tiny model's defaults (20 new tokens).
+# transformers' greedy caption of this image with the tiny model's defaults (20 new tokens), and
+# the tiny VQA model's greedy answer to a question about it.
 EXPECTED="$(python3 -c "import json; d=json.load(open('$MODEL/expected.json')); print([c for c in d['cases'] if c['name']=='greedy'][0]['captions'][0])")"
+QUESTION="$(python3 -c "import json; d=json.load(open('$FIXTURES/tiny-vqa/expected.json')); print([c for c in d['generate'] if c['name']=='greedy_alone'][0]['questions'][1])")"
+ANSWER="$(python3 -c "import json; d=json.load(open('$FIXTURES/tiny-vqa/expected.json')); print([c for c in d['generate'] if c['name']=='greedy_alone'][0]['answers'][1])")"
 
 CHROMIUM="$(command -v chromium || command -v chromium-browser || true)"
 if [ -z "$CHROMIUM" ]; then
@@ -34,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BLIP_BIN" serve --caption-model "$MODEL" --host 127.0.0.1 --port "$PORT" > "$WORK/server.log" 2>&1 &
+"$BLIP_BIN" serve --caption-model "$MODEL" --vqa-model "$FIXTURES/tiny-vqa" --itm-model "$FIXTURES/tiny-itm" --host 127.0.0.1 --port "$PORT" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break
@@ -54,4 +59,5 @@ done
 DEVTOOLS_PORT="$(head -1 "$WORK/profile/DevToolsActivePort")"
 
 python3 scripts/webpage_check.py --devtools-port "$DEVTOOLS_PORT" --page "http://127.0.0.1:$PORT/" \
-    --image "$IMAGE" --expected-caption "$EXPECTED" --screenshot "$SHOT"
+    --image "$IMAGE" --expected-caption "$EXPECTED" --question "$QUESTION" --expected-answer "$ANSWER" \
+    --match-texts "an astronaut" "a cat" --screenshot "$SHOT"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import BlipServer
 import Foundation
 
@@ -9,13 +10,13 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Serve BLIP models over HTTP (JSON, multipart, web page at /).")
 
-    @Option(name: .customLong("caption-model"), help: "Captioning model directory.")
+    @Option(name: .customLong("caption-model"), help: "Captioning model: directory or hub id (e.g. Salesforce/blip-image-captioning-base).")
     var captionModel: String?
 
-    @Option(name: .customLong("vqa-model"), help: "Visual question answering model directory.")
+    @Option(name: .customLong("vqa-model"), help: "Visual question answering model: directory or hub id (e.g. Salesforce/blip-vqa-base).")
     var vqaModel: String?
 
-    @Option(name: .customLong("itm-model"), help: "Image-text matching model directory.")
+    @Option(name: .customLong("itm-model"), help: "Image-text matching model: directory or hub id (e.g. Salesforce/blip-itm-base-coco).")
     var itmModel: String?
 
     @Option(help: "Address to listen on.")
@@ -59,11 +60,12 @@ struct ServeCommand: ParsableCommand {
             limits.maxImagePixels = maxImagePixels
             limits.allowRemoteImages = allowRemoteImages
             try limits.validate()
-            func url(_ path: String) -> URL { URL(fileURLWithPath: (path as NSString).expandingTildeInPath) }
+            // An existing directory wins; otherwise a hub id (cache, then download).
+            func url(_ model: String) throws -> URL { try ModelResolver.resolve(model) }
             let services = BlipServices(
-                caption: try captionModel.map { try ServiceFactory.caption(modelDirectory: url($0)) },
-                questionAnswering: try vqaModel.map { try ServiceFactory.questionAnswering(modelDirectory: url($0)) },
-                match: try itmModel.map { try ServiceFactory.match(modelDirectory: url($0)) })
+                caption: try captionModel.map { try ServiceFactory.caption(modelDirectory: try url($0)) },
+                questionAnswering: try vqaModel.map { try ServiceFactory.questionAnswering(modelDirectory: try url($0)) },
+                match: try itmModel.map { try ServiceFactory.match(modelDirectory: try url($0)) })
             let server = BlipServer(services: services, limits: limits)
             let loaded = [captionModel.map { _ in "caption" }, vqaModel.map { _ in "vqa" }, itmModel.map { _ in "itm" }]
                 .compactMap { $0 }.joined(separator: ", ")

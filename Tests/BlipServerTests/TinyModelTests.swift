@@ -3,26 +3,115 @@ import BlipServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Tensor
 import XCTest
 
-/// The real captioner (tiny random-weight fixture model) behind the server.
+/// The real models (tiny random-weight fixtures of Tests/BLIPTests/Fixtures) behind the server,
+/// against what transformers computed for them.
 final class TinyModelTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("BLIPTests/Fixtures")
+
+    func expected(_ model: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: Self.fixtures.appendingPathComponent("\(model)/expected.json"))
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
     func testCaptionMatchesTransformersGreedyCaption() async throws {
-        let service = try CaptionerService(modelDirectory: Fixture.tinyModel)
+        let service = try CaptionerService(modelDirectory: Self.fixtures.appendingPathComponent("tiny"))
         let server = BlipServer(services: BlipServices(caption: service))
-        // transformers' greedy caption (max_new_tokens 20) for the astronaut, from expected.json.
-        let expected = "bewildered hut specialising key exhibits gonzaga crises brussels marcia husky hammersmithら register fate hanoi compass ‿ clade vichy bohemian"
+        // transformers' greedy caption (max_new_tokens 20) of the astronaut.
+        let cases = try XCTUnwrap(expected("tiny")["cases"] as? [[String: Any]])
+        let greedy = try XCTUnwrap(cases.first { $0["name"] as? String == "greedy" })
+        let caption = try XCTUnwrap((greedy["captions"] as? [String])?.first)
+        XCTAssertEqual(greedy["images"] as? [String], ["images/astronaut_96x80.png"])
         let image = Fixture.astronaut.base64EncodedString()
         try await withClient(server) { client in
             try await client.execute(uri: "/api/v1/inference/blip", method: .post, headers: jsonHeaders,
                                      body: body(["image": image, "max_new_tokens": 20, "num_beams": 1])) { r in
                 XCTAssertEqual(r.status, .ok)
-                XCTAssertEqual(json(r)["caption"] as? String, expected)
+                XCTAssertEqual(json(r)["caption"] as? String, caption)
             }
             let (headers, form) = multipart(fields: [("max_new_tokens", "20")], file: Fixture.astronaut)
             try await client.execute(uri: "/caption", method: .post, headers: headers, body: form) { r in
-                XCTAssertEqual(json(r)["caption"] as? String, expected)
+                XCTAssertEqual(json(r)["caption"] as? String, caption)
             }
+        }
+    }
+
+    /// Three questions about one image (encoded once) through the hosted payload, and one through
+    /// the JSON endpoint: transformers' greedy answers, each question asked alone.
+    func testAnswersMatchTransformers() async throws {
+        let service = try QuestionAnswererService(modelDirectory: Self.fixtures.appendingPathComponent("tiny-vqa"))
+        let server = BlipServer(services: BlipServices(questionAnswering: service))
+        let generate = try XCTUnwrap(expected("tiny-vqa")["generate"] as? [[String: Any]])
+        let alone = try XCTUnwrap(generate.first { $0["name"] as? String == "greedy_alone" })
+        XCTAssertEqual((alone["kwargs"] as? [String: Any])?["max_new_tokens"] as? Int, 10)
+        let questions = try XCTUnwrap(alone["questions"] as? [String])
+        let answers = try XCTUnwrap(alone["answers"] as? [String])
+        let image = Fixture.astronaut.base64EncodedString()
+        try await withClient(server) { client in
+            let payload = body(["inputs": ["texts": [questions], "images": [["b64": image]]],
+                                "parameters": ["max_new_tokens": 10, "num_beams": 1]] as [String: Any])
+            try await client.execute(uri: "/", method: .post, headers: jsonHeaders, body: payload) { r in
+                XCTAssertEqual(r.status, .ok)
+                let results = (json(r)["captions"] as? [[String: Any]])?.map { $0["image_results"] as? [String] }
+                XCTAssertEqual(results, [answers])
+            }
+            try await client.execute(uri: "/api/v1/inference/blip", method: .post, headers: jsonHeaders,
+                                     body: body(["image": image, "question": questions[1], "max_new_tokens": 10])) { r in
+                XCTAssertEqual(json(r)["answer"] as? String, answers[1])
+            }
+        }
+    }
+
+    /// ITM probabilities and ITC cosines of /match equal transformers' (3 images x 5 texts).
+    func testMatchScoresMatchTransformers() async throws {
+        let directory = Self.fixtures.appendingPathComponent("tiny-itm")
+        let service = try ImageTextMatcherService(modelDirectory: directory)
+        let server = BlipServer(services: BlipServices(match: service))
+        let e = try expected("tiny-itm")
+        let images = try XCTUnwrap(e["images"] as? [String])
+        let texts = try XCTUnwrap(e["texts"] as? [String])
+        let tensors = try SafeTensorsFile(url: directory.appendingPathComponent("expected.safetensors"))
+        let probability = try tensors.tensor("itm_probability").scalars  // [images, texts]
+        let cosine = try tensors.tensor("itc_cosine").scalars
+        let kept = texts.indices.filter { !texts[$0].isEmpty }  // the server refuses empty texts
+        let results = SendableBox()
+        try await withClient(server) { client in
+            for (i, name) in images.enumerated() {
+                let image = try Data(contentsOf: directory.appendingPathComponent(name)).base64EncodedString()
+                try await client.execute(uri: "/match", method: .post, headers: jsonHeaders,
+                                         body: body(["image": image, "texts": kept.map { texts[$0] }])) { r in
+                    XCTAssertEqual(r.status, .ok)
+                    let matches = json(r)["matches"] as? [[String: Any]] ?? []
+                    XCTAssertEqual(matches.count, kept.count)
+                    for (m, j) in zip(matches, kept) {
+                        results.add(abs((m["itm_probability"] as? Double ?? .nan) - Double(probability[i * texts.count + j])),
+                                    abs((m["itc_cosine"] as? Double ?? .nan) - Double(cosine[i * texts.count + j])))
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(results.count, images.count * kept.count)
+        XCTAssertLessThan(results.maxProbability, 1e-4)
+        XCTAssertLessThan(results.maxCosine, 1e-4)
+        print("server /match vs transformers: max |d itm_probability| \(results.maxProbability), max |d itc_cosine| \(results.maxCosine)")
+    }
+}
+
+/// Max differences gathered inside the test client's closures.
+private final class SendableBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var maxProbability = 0.0
+    private(set) var maxCosine = 0.0
+    private(set) var count = 0
+
+    func add(_ p: Double, _ c: Double) {
+        lock.withLock {
+            maxProbability = max(maxProbability, p.isNaN ? .infinity : p)
+            maxCosine = max(maxCosine, c.isNaN ? .infinity : c)
+            count += 1
         }
     }
 }

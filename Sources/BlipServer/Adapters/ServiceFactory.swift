@@ -10,11 +10,11 @@ public enum ServiceFactory {
 
     /// Visual question answering (BlipForQuestionAnswering) from a model directory.
     public static func questionAnswering(modelDirectory: URL) throws -> any QuestionAnsweringService {
-        try makeQuestionAnsweringService(modelDirectory: modelDirectory)
+        try QuestionAnswererService(modelDirectory: modelDirectory)
     }
 
     /// Image-text matching (BlipForImageTextRetrieval) from a model directory.
     public static func match(modelDirectory: URL) throws -> any MatchService {
-        try makeMatchService(modelDirectory: modelDirectory)
+        try ImageTextMatcherService(modelDirectory: modelDirectory)
     }
 }

@@ -1,0 +1,29 @@
+import BLIP
+import Foundation
+
+/// `MatchService` backed by a `BlipImageTextMatcher` (BlipForImageTextRetrieval): each image is
+/// encoded once and scored against all its texts (ITM probability and ITC cosine), with
+/// transformers' input convention (`ITMInputMode.transformers`).
+public struct ImageTextMatcherService: MatchService {
+    public let matcher: BlipImageTextMatcher
+    public let description: ModelDescription
+
+    public init(matcher: BlipImageTextMatcher, source: String) {
+        self.matcher = matcher
+        self.description = ModelDescription(source: source, task: "itm")
+    }
+
+    /// Loads the image-text matching model in `modelDirectory`.
+    public init(modelDirectory: URL) throws {
+        self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory), source: modelDirectory.path)
+    }
+
+    public func scores(for jobs: [MatchJob]) throws -> [[MatchScore]] {
+        let encodings = try matcher.encode(jobs.map(\.image))  // one vision pass for the batch
+        return try zip(jobs, encodings).map { job, encoding in
+            try matcher.match(encoding, texts: job.texts, mode: .transformers).map {
+                MatchScore(itmProbability: Double($0.itmProbability), itcCosine: Double($0.itcCosine))
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import BLIP
+import Foundation
+
+/// `QuestionAnsweringService` backed by a `BlipQuestionAnswerer` (BlipForQuestionAnswering):
+/// each image is encoded once, then all its questions are answered in one batch (each answer as
+/// if asked alone: `VQABatchMode.independent`).
+public struct QuestionAnswererService: QuestionAnsweringService {
+    public let answerer: BlipQuestionAnswerer
+    public let description: ModelDescription
+
+    public init(answerer: BlipQuestionAnswerer, source: String) {
+        self.answerer = answerer
+        self.description = ModelDescription(source: source, task: "vqa")
+    }
+
+    /// Loads the question-answering model in `modelDirectory`.
+    public init(modelDirectory: URL) throws {
+        self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory), source: modelDirectory.path)
+    }
+
+    public var defaultGeneration: GenerationOptions { answerer.defaultGeneration }
+
+    public func answers(for jobs: [QuestionJob], options: GenerationOptions) throws -> [[String]] {
+        try jobs.map { job in
+            let encoding = try answerer.encode(job.image)
+            return try answerer.answers(job.questions, image: encoding, options: options).map(\.text)
+        }
+    }
+}
