@@ -6,7 +6,7 @@ import Foundation
 struct BlipCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blip",
-        abstract: "BLIP vision-language models (captioning) in Swift.",
+        abstract: "BLIP vision-language models in Swift: captions, visual question answering, image-text matching, retrieval, serving.",
         subcommands: [CaptionCommand.self, VQACommand.self, MatchCommand.self, EmbedCommand.self, IndexCommand.self,
                       TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self, ServeCommand.self])
 }
