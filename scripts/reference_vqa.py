@@ -25,8 +25,9 @@ Commands
       Full-size check: random base weights (`make-model --config base`, made once in
       /tmp/swift-blip-parity/vqa-base unless --model is given), transformers vs the release `blip`
       on the scikit-image astronaut and chelsea photographs, three questions each. Prints the max
-      |diff| of pixel values, vision states, question encoder states and teacher-forced answer
-      decoder logits (`blip dump --question`), whether generated answer ids match for greedy and
+      |diff| of pixel values, vision states, question encoder states (padded batch) and teacher-
+      forced answer decoder logits (each question masked, i.e. alone: see forward below;
+      `blip dump --question`), whether generated answer ids match for greedy and
       beam 3 with min_new_tokens 4, max_new_tokens 10 (`blip vqa --json`), and whether rank mode
       (20 candidates, k=8, `blip vqa --answers --top-k 8 --json`) gives the same order with scores
       within 1e-3. Exit status 1 on any mismatch.
@@ -44,7 +45,14 @@ transformers semantics (5.23) the Swift side reproduces
   masks padding, which equals the unpadded computation) and offers the transformers batch
   behaviour as an option. The official BLIP `generate` mode also uses an all-ones mask.
 * `BlipForQuestionAnswering.forward` (teacher forcing) passes the question attention mask to the
-  decoder's cross-attention instead (differs from generate when questions are padded).
+  decoder as `encoder_attention_mask` instead, but in 5.23 no cross-attention mask takes effect:
+  `BlipTextAttention.forward` hands it to `BlipTextSelfAttention` as `attention_mask`, which for
+  cross-attention replaces it with its own `encoder_attention_mask` argument (None). So forward on
+  padded questions also attends to the [PAD] states (found by the `parity` command: a padded batch
+  gave logits 0.6 away from each question alone, identical with and without the mask). The
+  intended masked result equals each question encoded alone; the Swift side computes that, and
+  `parity` compares against it. (Image masks are all ones anyway, so captioning and ITM are not
+  affected.)
 * The text encoder has cross-attention layers (config.is_decoder=True builds them) and no pooler.
 * Checkpoint: vision_model.*, text_encoder.*, text_decoder.bert.*, text_decoder.cls.predictions.*;
   the only ties are the LM head (decoder.weight -> text_decoder word embeddings, decoder.bias ->
@@ -391,9 +399,17 @@ def parity(blip: str, model_dir: Path | None) -> int:
                                     encoder_hidden_states=image_embeds.repeat(n, 1, 1),
                                     encoder_attention_mask=torch.ones(n, image_embeds.shape[1], dtype=torch.long),
                                     return_dict=True).last_hidden_state
-        # forward() semantics: the decoder cross-attends with the question attention mask.
-        logits = model.text_decoder(input_ids=answer_ids.repeat(n, 1), encoder_hidden_states=states,
-                                    encoder_attention_mask=q["attention_mask"], return_dict=True).logits
+        # The decoder cross-attending to each question's states under the question attention
+        # mask. transformers 5.23 drops that mask (module docstring), so the reference encodes
+        # each question alone (no padding), which is what the masked padded batch computes.
+        logits = []
+        for question in questions:
+            qi = tok([question], return_tensors="pt")
+            alone = model.text_encoder(input_ids=qi["input_ids"], attention_mask=qi["attention_mask"],
+                                       encoder_hidden_states=image_embeds, return_dict=True).last_hidden_state
+            logits.append(model.text_decoder(input_ids=answer_ids, encoder_hidden_states=alone,
+                                             return_dict=True).logits)
+        logits = torch.cat(logits)
         want = {"pixel_values": pv, "vision_last_hidden_state": image_embeds, "question_states": states,
                 "answer_decoder_logits": logits}
 
@@ -442,9 +458,9 @@ def parity(blip: str, model_dir: Path | None) -> int:
             failed |= not ok
             rank_rows.append((name, question, want_order, got_order, d_score, d_prob, ok))
 
-    print(f"{'image':<11}{'tensor':<24}{'shape':<22}{'max |diff|':>12}{'max |ref|':>12}")
+    print(f"{'image':<11}{'tensor':<26}{'shape':<22}{'max |diff|':>12}{'max |ref|':>12}")
     for name, key, shape, d, m in tensor_rows:
-        print(f"{name:<11}{key:<24}{str(list(shape)):<22}{d:>12.3g}{m:>12.3g}")
+        print(f"{name:<11}{key:<26}{str(list(shape)):<22}{d:>12.3g}{m:>12.3g}")
     print(f"\n{'image':<11}{'mode':<8}{'tokens':>7}  match  question -> transformers answer")
     for name, mode, question, ids, got, ok in answer_rows:
         print(f"{name:<11}{mode:<8}{len(ids):>7}  {'yes' if ok else 'NO ':<5}  {question!r} -> "
