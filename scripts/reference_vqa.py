@@ -21,6 +21,17 @@ Commands
   python3 scripts/reference_vqa.py make-fixtures [--root Tests/BLIPTests/Fixtures/tiny-vqa]
       Regenerate the committed tiny VQA fixtures (deterministic).
 
+  python3 scripts/reference_vqa.py parity [--blip .build/release/blip] [--model DIR]
+      Full-size check: random base weights (`make-model --config base`, made once in
+      /tmp/swift-blip-parity/vqa-base unless --model is given), transformers vs the release `blip`
+      on the scikit-image astronaut and chelsea photographs, three questions each. Prints the max
+      |diff| of pixel values, vision states, question encoder states (padded batch) and teacher-
+      forced answer decoder logits (each question masked, i.e. alone: see forward below;
+      `blip dump --question`), whether generated answer ids match for greedy and
+      beam 3 with min_new_tokens 4, max_new_tokens 10 (`blip vqa --json`), and whether rank mode
+      (20 candidates, k=8, `blip vqa --answers --top-k 8 --json`) gives the same order with scores
+      within 1e-3. Exit status 1 on any mismatch.
+
 transformers semantics (5.23) the Swift side reproduces
 -------------------------------------------------------
 * `BlipForQuestionAnswering.generate`: the question ids are used AS GIVEN (column 0 stays [CLS]
@@ -34,7 +45,14 @@ transformers semantics (5.23) the Swift side reproduces
   masks padding, which equals the unpadded computation) and offers the transformers batch
   behaviour as an option. The official BLIP `generate` mode also uses an all-ones mask.
 * `BlipForQuestionAnswering.forward` (teacher forcing) passes the question attention mask to the
-  decoder's cross-attention instead (differs from generate when questions are padded).
+  decoder as `encoder_attention_mask` instead, but in 5.23 no cross-attention mask takes effect:
+  `BlipTextAttention.forward` hands it to `BlipTextSelfAttention` as `attention_mask`, which for
+  cross-attention replaces it with its own `encoder_attention_mask` argument (None). So forward on
+  padded questions also attends to the [PAD] states (found by the `parity` command: a padded batch
+  gave logits 0.6 away from each question alone, identical with and without the mask). The
+  intended masked result equals each question encoded alone; the Swift side computes that, and
+  `parity` compares against it. (Image masks are all ones anyway, so captioning and ITM are not
+  affected.)
 * The text encoder has cross-attention layers (config.is_decoder=True builds them) and no pooler.
 * Checkpoint: vision_model.*, text_encoder.*, text_decoder.bert.*, text_decoder.cls.predictions.*;
   the only ties are the LM head (decoder.weight -> text_decoder word embeddings, decoder.bias ->
@@ -321,6 +339,147 @@ def make_fixtures(root: Path) -> None:
     print(f"{total:>9}  total ({total / 1e6:.2f} MB)")
 
 
+PARITY_QUESTIONS = {
+    "astronaut": ["what is the woman holding?", "what color is her suit?",
+                  "is there a flag behind the woman in the white space suit?"],
+    "chelsea": ["what animal is this?", "what color is the cat?", "where is the cat lying?"],
+}
+PARITY_CANDIDATES = FIXTURE_CANDIDATES + ["ginger"]
+PARITY_TEACHER_ANSWER = "a ginger cat lying on a red couch"
+PARITY_GENERATE = {"greedy": dict(num_beams=1, do_sample=False, min_new_tokens=4, max_new_tokens=10),
+                   "beam3": dict(num_beams=3, do_sample=False, min_new_tokens=4, max_new_tokens=10)}
+PARITY_TOP_K = 8
+PARITY_TOLERANCES = {"pixel_values": 1e-5, "vision_last_hidden_state": 1e-3, "question_states": 1e-3,
+                     "answer_decoder_logits": 1e-3}
+PARITY_SCORE_TOLERANCE = 1e-3
+
+
+@torch.no_grad()
+def parity(blip: str, model_dir: Path | None) -> int:
+    """transformers vs the release `blip` on a full-size model (see the module docstring)."""
+    import subprocess
+
+    import numpy as np
+    import skimage
+    from safetensors.numpy import load_file
+    from transformers import BlipForQuestionAnswering, BlipProcessor
+
+    work = Path("/tmp/swift-blip-parity/vqa-base")
+    work.mkdir(parents=True, exist_ok=True)
+    model_dir = model_dir or work / "model"
+    if not (model_dir / "model.safetensors").exists():
+        print(f"making random base VQA weights in {model_dir} ...", file=sys.stderr)
+        make_model("base", model_dir)
+    if not os.access(blip, os.X_OK):
+        sys.exit(f"{blip} not found: swift build -c release --product blip")
+    torch.set_num_threads(2)
+    processor = BlipProcessor.from_pretrained(str(model_dir))
+    model = BlipForQuestionAnswering.from_pretrained(str(model_dir), dtype=torch.float32).eval()
+    tok = processor.tokenizer
+    data = Path(skimage.__file__).parent / "data"
+    answer_ids = tok([PARITY_TEACHER_ANSWER], return_tensors="pt")["input_ids"].clone()
+    answer_ids[:, 0] = ref.BOS_ID
+    candidates_file = work / "candidates.json"
+    candidates_file.write_text(json.dumps(PARITY_CANDIDATES) + "\n")
+
+    def run(cmd: list[str]) -> str:
+        return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+
+    failed = False
+    tensor_rows, answer_rows, rank_rows = [], [], []
+    for name, questions in PARITY_QUESTIONS.items():
+        image = str(data / f"{name}.png")
+        print(f"{name}: transformers ...", file=sys.stderr)
+        _, pil = ref.load_image(image)
+        pv = processor(images=[pil], return_tensors="pt")["pixel_values"].float()
+        image_embeds = model.vision_model(pixel_values=pv).last_hidden_state
+        q = tok(questions, padding="longest", return_tensors="pt")
+        n = len(questions)
+        states = model.text_encoder(input_ids=q["input_ids"], attention_mask=q["attention_mask"],
+                                    encoder_hidden_states=image_embeds.repeat(n, 1, 1),
+                                    encoder_attention_mask=torch.ones(n, image_embeds.shape[1], dtype=torch.long),
+                                    return_dict=True).last_hidden_state
+        # The decoder cross-attending to each question's states under the question attention
+        # mask. transformers 5.23 drops that mask (module docstring), so the reference encodes
+        # each question alone (no padding), which is what the masked padded batch computes.
+        logits = []
+        for question in questions:
+            qi = tok([question], return_tensors="pt")
+            alone = model.text_encoder(input_ids=qi["input_ids"], attention_mask=qi["attention_mask"],
+                                       encoder_hidden_states=image_embeds, return_dict=True).last_hidden_state
+            logits.append(model.text_decoder(input_ids=answer_ids, encoder_hidden_states=alone,
+                                             return_dict=True).logits)
+        logits = torch.cat(logits)
+        want = {"pixel_values": pv, "vision_last_hidden_state": image_embeds, "question_states": states,
+                "answer_decoder_logits": logits}
+
+        print(f"{name}: blip ...", file=sys.stderr)
+        dump = work / f"ours_{name}.safetensors"
+        cmd = [blip, "dump", "--model", str(model_dir), "--output", str(dump),
+               "--input-ids", ",".join(map(str, answer_ids[0].tolist()))]
+        for question in questions:
+            cmd += ["--question", question]
+        run(cmd + [image])
+        ours = load_file(str(dump))
+        for key, tol in PARITY_TOLERANCES.items():
+            a = want[key].numpy().astype(np.float64)
+            b = ours[key].astype(np.float64)
+            if a.shape != b.shape:
+                tensor_rows.append((name, key, a.shape, float("inf"), float(np.abs(a).max())))
+                failed = True
+                continue
+            d = float(np.abs(a - b).max())
+            failed |= d > tol
+            tensor_rows.append((name, key, a.shape, d, float(np.abs(a).max())))
+
+        for mode, kw in PARITY_GENERATE.items():
+            out = run([blip, "vqa", "--model", str(model_dir), "--json", "--beams", str(kw["num_beams"]),
+                       "--min-new-tokens", str(kw["min_new_tokens"]), "--max-new-tokens", str(kw["max_new_tokens"]),
+                       image, *questions])
+            rows = [json.loads(line) for line in out.splitlines()]
+            for question, row in zip(questions, rows):
+                qi = tok([question], return_tensors="pt")
+                ids = model.generate(input_ids=qi["input_ids"], attention_mask=qi["attention_mask"],
+                                     pixel_values=pv, **kw)[0].tolist()
+                ok = row["token_ids"] == ids
+                failed |= not ok
+                answer_rows.append((name, mode, question, ids, row["token_ids"], ok))
+
+        out = run([blip, "vqa", "--model", str(model_dir), "--json", "--answers", str(candidates_file),
+                   "--top-k", str(PARITY_TOP_K), image, *questions])
+        rows = [json.loads(line) for line in out.splitlines()]
+        for question, row in zip(questions, rows):
+            r = rank_reference(model, tok, pv, question, PARITY_CANDIDATES, PARITY_TOP_K)
+            want_order = [x["index"] for x in r["ranked"]]
+            got_order = [x["index"] for x in row["answers"]]
+            d_score = max(abs(x["score"] - y["score"]) for x, y in zip(r["ranked"], row["answers"]))
+            d_prob = max(abs(x["probability"] - y["probability"]) for x, y in zip(r["ranked"], row["answers"]))
+            ok = want_order == got_order and d_score <= PARITY_SCORE_TOLERANCE
+            failed |= not ok
+            rank_rows.append((name, question, want_order, got_order, d_score, d_prob, ok))
+
+    print(f"{'image':<11}{'tensor':<26}{'shape':<22}{'max |diff|':>12}{'max |ref|':>12}")
+    for name, key, shape, d, m in tensor_rows:
+        print(f"{name:<11}{key:<26}{str(list(shape)):<22}{d:>12.3g}{m:>12.3g}")
+    print(f"\n{'image':<11}{'mode':<8}{'tokens':>7}  match  question -> transformers answer")
+    for name, mode, question, ids, got, ok in answer_rows:
+        print(f"{name:<11}{mode:<8}{len(ids):>7}  {'yes' if ok else 'NO ':<5}  {question!r} -> "
+              f"{processor.decode(ids, skip_special_tokens=True)!r}")
+        if not ok:
+            print(f"    transformers: {ids}\n    swift:        {got}")
+    print(f"\nrank mode ({len(PARITY_CANDIDATES)} candidates, k={PARITY_TOP_K}, label smoothing "
+          f"{OFFICIAL_LABEL_SMOOTHING}):")
+    print(f"{'image':<11}{'order':<7}{'max |d score|':>14}{'max |d prob|':>13}  question -> best")
+    for name, question, want_order, got_order, d_score, d_prob, ok in rank_rows:
+        same = want_order == got_order
+        print(f"{name:<11}{'same' if same else 'DIFF':<7}{d_score:>14.2e}{d_prob:>13.2e}  {question!r} -> "
+              f"{PARITY_CANDIDATES[want_order[0]]!r}")
+        if not ok:
+            print(f"    transformers order: {want_order}\n    swift order:        {got_order}")
+    print("\nVQA PARITY " + ("FAILED" if failed else "OK"))
+    return 1 if failed else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -343,7 +502,13 @@ def main() -> None:
     mf = sub.add_parser("make-fixtures")
     mf.add_argument("--root", type=Path,
                     default=Path(__file__).resolve().parent.parent / "Tests/BLIPTests/Fixtures/tiny-vqa")
+    pa = sub.add_parser("parity")
+    pa.add_argument("--blip", default=str(Path(__file__).resolve().parent.parent / ".build/release/blip"))
+    pa.add_argument("--model", type=Path, default=None,
+                    help="base VQA model directory (default: random weights in /tmp/swift-blip-parity/vqa-base/model)")
     args = ap.parse_args()
+    if args.cmd == "parity":
+        sys.exit(parity(args.blip, args.model))
     if args.cmd == "make-model":
         make_model(args.config, args.out, args.seed, args.dtype, args.init_std, args.eos_bias)
     elif args.cmd == "expected":

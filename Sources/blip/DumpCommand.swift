@@ -6,13 +6,26 @@ import Foundation
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Write pixel_values, vision_last_hidden_state and decoder_logits of images as safetensors.")
+        abstract: "Write pixel_values, vision_last_hidden_state and decoder_logits of images as safetensors.",
+        discussion: """
+            With --question (a visual question answering model), writes question_states and, with \
+            --input-ids, answer_decoder_logits instead of decoder_logits.
+            """)
 
     @OptionGroup var modelOption: ModelOption
 
     @Option(name: .customLong("input-ids"),
             help: "Comma-separated decoder input ids for teacher-forced logits (e.g. 30522,1037,3861,1997,102).")
     var inputIds: String?
+
+    @Option(name: .customLong("question"), help: ArgumentHelp(
+        "VQA: a question (repeatable) asked of every image.",
+        discussion: "Writes question_states [images × questions, T, C] (row image × Q + question; questions "
+            + "padded together, [CLS] first, as transformers' processor gives them) and, with --input-ids, "
+            + "answer_decoder_logits: the answer decoder teacher-forced over the ids, cross-attending to "
+            + "each row's question states with the question attention mask (transformers' forward). "
+            + "Default model: Salesforce/blip-vqa-base."))
+    var questions: [String] = []
 
     @Option(help: "Output .safetensors file (written atomically).")
     var output: String
@@ -22,18 +35,14 @@ struct DumpCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if !questions.isEmpty { return try runVQA() }
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url)
             let rgb = try images.map { try RGBImage(contentsOf: URL(fileURLWithPath: $0)) }
             let pixels = captioner.pixelValues(rgb)
             let embeds = captioner.model.imageEmbeddings(pixels)
             var tensors: [(name: String, tensor: Tensor)] = [("pixel_values", pixels), ("vision_last_hidden_state", embeds)]
             if let inputIds {
-                let ids = try inputIds.split(separator: ",").map { part -> Int in
-                    guard let id = Int(part.trimmingCharacters(in: .whitespaces)) else {
-                        throw ValidationError("--input-ids: \"\(part)\" is not an integer")
-                    }
-                    return id
-                }
+                let ids = try Self.parseIds(inputIds)
                 let vocab = captioner.model.config.textConfig.vocabSize
                 if let bad = ids.first(where: { $0 < 0 || $0 >= vocab }) {
                     throw ValidationError("--input-ids: \(bad) is outside the vocabulary (0..<\(vocab))")
@@ -43,6 +52,16 @@ struct DumpCommand: ParsableCommand {
                 tensors.append(("decoder_logits", logits))
             }
             try SafeTensorsWriter.write(tensors, to: URL(fileURLWithPath: output))
+        }
+    }
+
+    /// `--input-ids` as integers.
+    static func parseIds(_ text: String) throws -> [Int] {
+        try text.split(separator: ",").map { part -> Int in
+            guard let id = Int(part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--input-ids: \"\(part)\" is not an integer")
+            }
+            return id
         }
     }
 }

@@ -15,13 +15,16 @@ struct VQACommand: ParsableCommand {
     @Option(name: .customLong("max-new-tokens"), help: "Answer tokens at most (default 20, or generation_config.json).")
     var maxNewTokens: Int?
 
+    @Option(name: .customLong("min-new-tokens"), help: "Answer tokens before the answer may end.")
+    var minNewTokens: Int?
+
     @Option(help: "Rank mode: candidate answers, one per line or a JSON array of strings (official BLIP rank_answer).")
     var answers: String?
 
     @Option(name: .customLong("top-k"), help: "Rank mode: candidates re-ranked by full likelihood (default 128).")
     var topK: Int?
 
-    @Flag(help: "One JSON object per question: {\"image\", \"question\", \"answer\", \"token_ids\"} (rank mode adds \"answers\").")
+    @Flag(help: "One JSON object per question: {\"image\", \"question\", \"answer\", \"token_ids\"} (rank mode adds \"answers\": [{\"answer\", \"index\", \"probability\", \"score\"}]).")
     var json = false
 
     @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
@@ -37,8 +40,8 @@ struct VQACommand: ParsableCommand {
         if questions.isEmpty { throw ValidationError("give at least one question after the image") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if topK != nil && answers == nil { throw ValidationError("--top-k needs --answers") }
-        if answers != nil && (beams != nil || maxNewTokens != nil) {
-            throw ValidationError("--beams and --max-new-tokens do not apply with --answers (rank mode)")
+        if answers != nil && (beams != nil || maxNewTokens != nil || minNewTokens != nil) {
+            throw ValidationError("--beams, --max-new-tokens and --min-new-tokens do not apply with --answers (rank mode)")
         }
     }
 
@@ -55,7 +58,10 @@ struct VQACommand: ParsableCommand {
                     if json {
                         try printJSONLine([
                             "image": image, "question": question, "answer": best.answer, "token_ids": best.tokenIds,
-                            "answers": ranked.map { ["answer": $0.answer, "probability": Double($0.probability)] },
+                            "answers": ranked.map {
+                                ["answer": $0.answer, "index": $0.candidateIndex,
+                                 "probability": Double($0.probability), "score": Double($0.score)]
+                            },
                         ])
                     } else {
                         print(best.answer)
@@ -66,6 +72,7 @@ struct VQACommand: ParsableCommand {
             var options = answerer.defaultGeneration
             if let beams { options.numBeams = beams }
             if let maxNewTokens { options.maxNewTokens = maxNewTokens }
+            if let minNewTokens { options.minNewTokens = minNewTokens }
             let results = try answerer.answers(questions, image: encoding, options: options)
             for (question, answer) in zip(questions, results) {
                 if json {
