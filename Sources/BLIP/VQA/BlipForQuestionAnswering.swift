@@ -66,8 +66,10 @@ public struct BlipForQuestionAnswering: Sendable {
     }
 
     /// The answer decoder's cross-attention keys/values of question states [Q, T, C].
-    /// `attentionMask` masks padded question positions; transformers' `generate` passes none
-    /// (all ones), its `forward` passes the question mask.
+    /// `attentionMask` masks padded question positions (equal to asking each question alone).
+    /// transformers' `generate` passes none (all ones); its `forward` passes the question mask,
+    /// but transformers 5.23 drops cross-attention masks inside `BlipTextAttention`, so its
+    /// padded-batch `forward` also attends to [PAD] positions (see scripts/reference_vqa.py).
     public func questionCrossAttention(_ questionStates: Tensor, attentionMask: [[Int]]? = nil) -> CrossAttentionKV {
         textDecoder.bert.crossAttentionKeysValues(questionStates, attentionMask: attentionMask)
     }
