@@ -52,7 +52,7 @@ let package = Package(
         // Persistent image-text retrieval index (SQLite through GRDB); keeps GRDB out of BLIP.
         .target(
             name: "BLIPIndex",
-            dependencies: ["BLIP", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["BLIP", "BLIPHub", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Models by hub id: the Hugging Face cache layout and downloads (Foundation only).
         .target(name: "BLIPHub"),
@@ -85,7 +85,7 @@ let package = Package(
         .executableTarget(name: "IndexCrashHelper", dependencies: ["BLIPIndex", "BLIPIndexTestSupport"]),
         .testTarget(
             name: "BLIPIndexTests",
-            dependencies: ["BLIP", "BLIPIndex", "BLIPIndexTestSupport", "IndexCrashHelper"]
+            dependencies: ["BLIP", "BLIPHub", "BLIPIndex", "BLIPIndexTestSupport", "IndexCrashHelper"]
         ),
         .testTarget(
             name: "BlipServerTests",

@@ -1,16 +1,83 @@
-/// Streaming SHA-256 (FIPS 180-4), used to check downloaded LFS files against the hub's etag.
+import Foundation
+
+/// Streaming SHA-256 (FIPS 180-4): checks downloaded LFS files against the hub's etag, and is the
+/// content hash of files in the retrieval index (BLIPIndex).
 ///
-/// Pure Swift so the library needs no crypto dependency; feed bytes with `update`, read the hex digest
-/// with `finalize`.
+/// Pure Swift: Foundation on Linux has no CryptoKit, and swift-crypto would add a minute of build
+/// time for one hash. Feed bytes with `update`, read the hex digest with `finalize`. Checked against
+/// the NIST test vectors in BLIPHubTests and BLIPIndexTests.
 public struct SHA256: Sendable {
-    private var state: [UInt32] = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-    ]
-    private var buffer: [UInt8] = []
+    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
+        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
+    private var buffer = [UInt8](repeating: 0, count: 64)
+    private var buffered = 0
     private var length: UInt64 = 0
 
     /// A fresh hasher.
-    public init() { buffer.reserveCapacity(64) }
+    public init() {}
+
+    /// Hex SHA-256 of `data` in one call.
+    public static func hex<D: DataProtocol>(_ data: D) -> String {
+        var h = SHA256()
+        h.update(data)
+        return h.finalize()
+    }
+
+    /// Hashes more bytes.
+    public mutating func update<D: DataProtocol>(_ data: D) {
+        for region in data.regions {
+            region.withUnsafeBytes { update(bytes: $0) }
+        }
+    }
+
+    public mutating func update(bytes: UnsafeRawBufferPointer) {
+        guard var p = bytes.baseAddress, bytes.count > 0 else { return }
+        var n = bytes.count
+        length &+= UInt64(n)
+        if buffered > 0 {
+            let take = min(64 - buffered, n)
+            buffer.withUnsafeMutableBytes { b in
+                (b.baseAddress! + buffered).copyMemory(from: p, byteCount: take)
+            }
+            buffered += take
+            p += take
+            n -= take
+            if buffered < 64 { return }
+            buffer.withUnsafeBytes { b in compress(b.baseAddress!, blocks: 1) }
+            buffered = 0
+        }
+        let blocks = n / 64
+        if blocks > 0 {
+            compress(p, blocks: blocks)
+            p += blocks * 64
+            n -= blocks * 64
+        }
+        if n > 0 {
+            buffer.withUnsafeMutableBytes { b in b.baseAddress!.copyMemory(from: p, byteCount: n) }
+            buffered = n
+        }
+    }
+
+    /// The digest as 64 lowercase hex digits (the hasher is consumed).
+    public mutating func finalize() -> String {
+        digest().map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// Pads, processes the last block(s) and returns the 32-byte digest (the hasher is consumed).
+    public mutating func digest() -> [UInt8] {
+        let bitLength = length &* 8
+        var tail = Array(buffer[0..<buffered])
+        tail.append(0x80)
+        while tail.count % 64 != 56 { tail.append(0) }
+        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        tail.withUnsafeBytes { compress($0.baseAddress!, blocks: tail.count / 64) }
+        buffered = 0
+        let s = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
+        return s.flatMap { w in [UInt8(w >> 24), UInt8(truncatingIfNeeded: w >> 16), UInt8(truncatingIfNeeded: w >> 8), UInt8(truncatingIfNeeded: w)] }
+    }
 
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -23,85 +90,39 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    /// Hashes more bytes.
-    public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
-        var bytes = Array(bytes)
-        length &+= UInt64(bytes.count)
-        var start = 0
-        if !buffer.isEmpty {
-            let take = min(64 - buffer.count, bytes.count)
-            buffer.append(contentsOf: bytes[0..<take])
-            start = take
-            if buffer.count == 64 {
-                Self.compress(&state, buffer, 0, blocks: 1)
-                buffer.removeAll(keepingCapacity: true)
-            }
-        }
-        let blocks = (bytes.count - start) / 64
-        if blocks > 0 {
-            Self.compress(&state, bytes, start, blocks: blocks)
-            start += blocks * 64
-        }
-        if start < bytes.count { buffer.append(contentsOf: bytes[start...]) }
-        bytes.removeAll()
-    }
+    @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
-    /// The digest as 64 lowercase hex digits (the hasher is consumed).
-    public mutating func finalize() -> String {
-        let bitLength = length &* 8
-        var tail: [UInt8] = [0x80]
-        while (buffer.count + tail.count) % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        let saved = length
-        update(tail)
-        length = saved
-        return state.map { word in
-            let hex = String(word, radix: 16)
-            return String(repeating: "0", count: 8 - hex.count) + hex
-        }.joined()
-    }
-
-    /// Hex SHA-256 of `bytes` in one call.
-    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var h = SHA256()
-        h.update(bytes)
-        return h.finalize()
-    }
-
-    private static func compress(_ state: inout [UInt32], _ data: [UInt8], _ offset: Int, blocks: Int) {
-        k.withUnsafeBufferPointer { k in
-            data.withUnsafeBufferPointer { data in
-                state.withUnsafeMutableBufferPointer { h in
-                    var w = [UInt32](repeating: 0, count: 64)
-                    w.withUnsafeMutableBufferPointer { w in
-                        for block in 0..<blocks {
-                            let base = offset + block * 64
-                            for i in 0..<16 {
-                                let p = base + 4 * i
-                                w[i] = UInt32(data[p]) << 24 | UInt32(data[p + 1]) << 16
-                                    | UInt32(data[p + 2]) << 8 | UInt32(data[p + 3])
-                            }
-                            for i in 16..<64 {
-                                let a = w[i - 15], b = w[i - 2]
-                                let s0 = (a >> 7 | a << 25) ^ (a >> 18 | a << 14) ^ (a >> 3)
-                                let s1 = (b >> 17 | b << 15) ^ (b >> 19 | b << 13) ^ (b >> 10)
-                                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-                            }
-                            var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
-                            for i in 0..<64 {
-                                let s1 = (e >> 6 | e << 26) ^ (e >> 11 | e << 21) ^ (e >> 25 | e << 7)
-                                let ch = (e & f) ^ (~e & g)
-                                let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
-                                let s0 = (a >> 2 | a << 30) ^ (a >> 13 | a << 19) ^ (a >> 22 | a << 10)
-                                let maj = (a & b) ^ (a & c) ^ (b & c)
-                                let t2 = s0 &+ maj
-                                hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-                            }
-                            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d
-                            h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
-                        }
+    private mutating func compress(_ data: UnsafeRawPointer, blocks: Int) {
+        var w = (0..<64).map { _ in UInt32(0) }
+        Self.k.withUnsafeBufferPointer { k in
+            w.withUnsafeMutableBufferPointer { w in
+                var (a0, b0, c0, d0, e0, f0, g0, h0) = state
+                for block in 0..<blocks {
+                    let p = data + block * 64
+                    for i in 0..<16 {
+                        let b = p + i * 4
+                        w[i] = UInt32(b.load(as: UInt8.self)) << 24 | UInt32(b.load(fromByteOffset: 1, as: UInt8.self)) << 16
+                            | UInt32(b.load(fromByteOffset: 2, as: UInt8.self)) << 8 | UInt32(b.load(fromByteOffset: 3, as: UInt8.self))
                     }
+                    for i in 16..<64 {
+                        let s0 = Self.rotr(w[i - 15], 7) ^ Self.rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
+                        let s1 = Self.rotr(w[i - 2], 17) ^ Self.rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                        w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+                    }
+                    var (a, b, c, d, e, f, g, h) = (a0, b0, c0, d0, e0, f0, g0, h0)
+                    for i in 0..<64 {
+                        let s1 = Self.rotr(e, 6) ^ Self.rotr(e, 11) ^ Self.rotr(e, 25)
+                        let ch = (e & f) ^ (~e & g)
+                        let t1 = h &+ s1 &+ ch &+ k[i] &+ w[i]
+                        let s0 = Self.rotr(a, 2) ^ Self.rotr(a, 13) ^ Self.rotr(a, 22)
+                        let maj = (a & b) ^ (a & c) ^ (b & c)
+                        let t2 = s0 &+ maj
+                        h = g; g = f; f = e; e = d &+ t1
+                        d = c; c = b; b = a; a = t1 &+ t2
+                    }
+                    a0 &+= a; b0 &+= b; c0 &+= c; d0 &+= d; e0 &+= e; f0 &+= f; g0 &+= g; h0 &+= h
                 }
+                state = (a0, b0, c0, d0, e0, f0, g0, h0)
             }
         }
     }

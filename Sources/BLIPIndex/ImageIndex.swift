@@ -1,4 +1,5 @@
 import BLIP
+import BLIPHub
 import Foundation
 import GRDB
 
@@ -350,7 +351,7 @@ public final class ImageIndex: @unchecked Sendable {
                 summary.failures.append(IndexFailure(path: file, reason: "cannot read the file: \(error.localizedDescription)"))
                 continue
             }
-            let hash = SHA256Hasher.hexDigest(of: data)
+            let hash = SHA256.hex(data)
             if let old, old.hash == hash {
                 summary.unchanged += 1
                 if old.size != size || old.mtime != mtime { batch.touches.append((file, size, mtime)) }

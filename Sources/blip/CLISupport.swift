@@ -55,3 +55,26 @@ enum DefaultModels {
     static let vqa = "Salesforce/blip-vqa-base"
     static let retrieval = "Salesforce/blip-itm-base-coco"
 }
+
+/// Loads `paths` in batches of `batchSize` (reporting each unreadable image on stderr and going on)
+/// and hands each batch of decoded images to `body`; returns how many images failed to load.
+func forEachImageBatch(_ paths: [String], batchSize: Int, maxPixels: Int,
+                       _ body: ([(path: String, image: RGBImage)]) throws -> Void) throws -> Int {
+    var failures = 0
+    var start = 0
+    while start < paths.count {
+        let batch = paths[start..<min(start + max(1, batchSize), paths.count)]
+        start += batch.count
+        var loaded = [(path: String, image: RGBImage)]()
+        for path in batch {
+            do {
+                loaded.append((path, try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels)))
+            } catch {
+                printError("error: \(describe(error))")
+                failures += 1
+            }
+        }
+        if !loaded.isEmpty { try body(loaded) }
+    }
+    return failures
+}

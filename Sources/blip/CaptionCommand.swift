@@ -86,22 +86,8 @@ struct CaptionCommand: ParsableCommand {
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url)
             let options = options(defaults: captioner.defaultGeneration)
             try options.generation.validate()
-            var failures = 0
-            var start = 0
-            while start < images.count {
-                let paths = Array(images[start..<min(start + batchSize, images.count)])
-                start += paths.count
-                var loaded = [(String, RGBImage)]()
-                for path in paths {
-                    do {
-                        loaded.append((path, try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels)))
-                    } catch {
-                        printError("error: \(describe(error))")
-                        failures += 1
-                    }
-                }
-                if loaded.isEmpty { continue }
-                let results = try captioner.captions(for: loaded.map(\.1), options: options)
+            let failures = try forEachImageBatch(images, batchSize: batchSize, maxPixels: maxPixels) { loaded in
+                let results = try captioner.captions(for: loaded.map(\.image), options: options)
                 for ((path, _), captions) in zip(loaded, results) {
                     for caption in captions {
                         if json {

@@ -46,22 +46,8 @@ struct EmbedCommand: ParsableCommand {
                 }
                 return
             }
-            var failures = 0
-            var start = 0
-            while start < images.count {
-                let paths = Array(images[start..<min(start + batchSize, images.count)])
-                start += paths.count
-                var loaded = [(String, RGBImage)]()
-                for path in paths {
-                    do {
-                        loaded.append((path, try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels)))
-                    } catch {
-                        printError("error: \(describe(error))")
-                        failures += 1
-                    }
-                }
-                if loaded.isEmpty { continue }
-                for ((path, _), embedding) in zip(loaded, try matcher.imageEmbeddings(loaded.map(\.1))) {
+            let failures = try forEachImageBatch(images, batchSize: batchSize, maxPixels: maxPixels) { loaded in
+                for ((path, _), embedding) in zip(loaded, try matcher.imageEmbeddings(loaded.map(\.image))) {
                     try emit(key: "image", value: path, embedding)
                 }
             }
