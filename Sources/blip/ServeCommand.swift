@@ -61,11 +61,14 @@ struct ServeCommand: ParsableCommand {
             limits.allowRemoteImages = allowRemoteImages
             try limits.validate()
             // An existing directory wins; otherwise a hub id (cache, then download).
+            // `/info` shows each model as given (hub id or path).
             func url(_ model: String) throws -> URL { try ModelResolver.resolve(model) }
             let services = BlipServices(
-                caption: try captionModel.map { try ServiceFactory.caption(modelDirectory: try url($0)) },
-                questionAnswering: try vqaModel.map { try ServiceFactory.questionAnswering(modelDirectory: try url($0)) },
-                match: try itmModel.map { try ServiceFactory.match(modelDirectory: try url($0)) })
+                caption: try captionModel.map { try ServiceFactory.caption(modelDirectory: try url($0), source: $0) },
+                questionAnswering: try vqaModel.map {
+                    try ServiceFactory.questionAnswering(modelDirectory: try url($0), source: $0)
+                },
+                match: try itmModel.map { try ServiceFactory.match(modelDirectory: try url($0), source: $0) })
             let server = BlipServer(services: services, limits: limits)
             let loaded = [captionModel.map { _ in "caption" }, vqaModel.map { _ in "vqa" }, itmModel.map { _ in "itm" }]
                 .compactMap { $0 }.joined(separator: ", ")

@@ -12,8 +12,10 @@ public struct CaptionerService: CaptionService {
     }
 
     /// Loads the captioning model in `modelDirectory`.
-    public init(modelDirectory: URL) throws {
-        self.init(captioner: try BlipCaptioner(modelDirectory: modelDirectory), source: modelDirectory.path)
+    /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
+    /// e.g. the hub id the directory was resolved from.
+    public init(modelDirectory: URL, source: String? = nil) throws {
+        self.init(captioner: try BlipCaptioner(modelDirectory: modelDirectory), source: source ?? modelDirectory.path)
     }
 
     public var defaultGeneration: GenerationOptions { captioner.defaultGeneration }

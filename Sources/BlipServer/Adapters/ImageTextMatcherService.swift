@@ -14,8 +14,10 @@ public struct ImageTextMatcherService: MatchService {
     }
 
     /// Loads the image-text matching model in `modelDirectory`.
-    public init(modelDirectory: URL) throws {
-        self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory), source: modelDirectory.path)
+    /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
+    /// e.g. the hub id the directory was resolved from.
+    public init(modelDirectory: URL, source: String? = nil) throws {
+        self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory), source: source ?? modelDirectory.path)
     }
 
     public func scores(for jobs: [MatchJob]) throws -> [[MatchScore]] {

@@ -14,8 +14,10 @@ public struct QuestionAnswererService: QuestionAnsweringService {
     }
 
     /// Loads the question-answering model in `modelDirectory`.
-    public init(modelDirectory: URL) throws {
-        self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory), source: modelDirectory.path)
+    /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
+    /// e.g. the hub id the directory was resolved from.
+    public init(modelDirectory: URL, source: String? = nil) throws {
+        self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory), source: source ?? modelDirectory.path)
     }
 
     public var defaultGeneration: GenerationOptions { answerer.defaultGeneration }

@@ -4,17 +4,17 @@ import Foundation
 /// Builds the services a model directory provides.
 public enum ServiceFactory {
     /// Captioning (BlipForConditionalGeneration) from a model directory.
-    public static func caption(modelDirectory: URL) throws -> any CaptionService {
-        try CaptionerService(modelDirectory: modelDirectory)
+    public static func caption(modelDirectory: URL, source: String? = nil) throws -> any CaptionService {
+        try CaptionerService(modelDirectory: modelDirectory, source: source)
     }
 
     /// Visual question answering (BlipForQuestionAnswering) from a model directory.
-    public static func questionAnswering(modelDirectory: URL) throws -> any QuestionAnsweringService {
-        try QuestionAnswererService(modelDirectory: modelDirectory)
+    public static func questionAnswering(modelDirectory: URL, source: String? = nil) throws -> any QuestionAnsweringService {
+        try QuestionAnswererService(modelDirectory: modelDirectory, source: source)
     }
 
     /// Image-text matching (BlipForImageTextRetrieval) from a model directory.
-    public static func match(modelDirectory: URL) throws -> any MatchService {
-        try ImageTextMatcherService(modelDirectory: modelDirectory)
+    public static func match(modelDirectory: URL, source: String? = nil) throws -> any MatchService {
+        try ImageTextMatcherService(modelDirectory: modelDirectory, source: source)
     }
 }
