@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .long, help: """
         Comma-separated measurements. caption: vision, greedy, beam3, parts; vqa: vqa; \
-        itm: itm, itc, itm16.
+        itm: itm, itc, itm16, parts.
         """)
     var only = "vision,greedy,beam3"
 

@@ -24,6 +24,13 @@ extension BenchCommand {
                 _ = zip(image, text).reduce(Float(0)) { $0 + $1.0 * $1.1 }
             }
         }
+        if wanted.contains("parts") {
+            // Breakdown: vision + projection, the text-only ITC pass, the ITM pass on an encoded image.
+            timer.measure("image_encode_s") { _ = matcher.model.encodeImages(pixels) }
+            try timer.measure("itc_text_s") { _ = try matcher.textEmbeddings([Self.text]) }
+            let encoding = try encode()
+            try timer.measure("match_encoded_s") { _ = try matcher.match(encoding, texts: [Self.text]) }
+        }
         if wanted.contains("itm16") {
             let texts = (0..<16).map { "\(Self.text) number \($0)" }
             try timer.measure("itm16_s") { _ = try matcher.match(encode(), texts: texts) }
