@@ -1,0 +1,283 @@
+import BLIP
+import BLIPHub
+import Foundation
+import GRDB
+
+/// Adding images to an index: scan, hash, embed in batches, one transaction per batch.
+extension ImageIndex {
+    // MARK: - Adding images
+
+    /// Options of `add(paths:embedder:options:progress:)`.
+    public struct AddOptions: Sendable {
+        /// Images run through the model together and committed in one transaction.
+        public var batchSize: Int
+        /// Images whose header declares more pixels are reported as failures.
+        public var maxPixels: Int
+        /// Hash every file even when its size and modification time match the indexed row
+        /// (by default such files are taken as unchanged without reading them).
+        public var rehash: Bool
+        /// Called inside each batch's transaction just before it commits, with the batch number (from 1).
+        /// For instrumentation and crash tests.
+        public var beforeCommit: (@Sendable (Int) -> Void)?
+
+        public init(batchSize: Int = 8, maxPixels: Int = RGBImage.defaultMaxPixels, rehash: Bool = false,
+                    beforeCommit: (@Sendable (Int) -> Void)? = nil) {
+            self.batchSize = batchSize
+            self.maxPixels = maxPixels
+            self.rehash = rehash
+            self.beforeCommit = beforeCommit
+        }
+    }
+
+    /// What one `add` did.
+    public struct AddSummary: Sendable, Equatable {
+        /// Paths indexed for the first time.
+        public var added = 0
+        /// Paths whose content changed: re-embedded and replaced.
+        public var updated = 0
+        /// Paths already indexed with the same content.
+        public var unchanged = 0
+        /// Of `added + updated`, how many copied the embedding of identical content instead of running the model.
+        public var reused = 0
+        /// Images run through the model.
+        public var embedded = 0
+        /// Indexed paths whose file now fails to decode: their stale row was removed (also listed in `failures`).
+        public var removed = 0
+        /// Files (or named paths) that could not be indexed, with the reason.
+        public var failures: [IndexFailure] = []
+        public var failed: Int { failures.count }
+
+        public init() {}
+    }
+
+    /// Reported after every file and every committed batch.
+    public struct AddProgress: Sendable {
+        /// Files decided so far (skipped, queued or failed) out of `total`.
+        public let processed: Int
+        public let total: Int
+        public let embedded: Int
+        public let committedBatches: Int
+        /// Seconds since `add` started.
+        public let elapsed: Double
+    }
+
+    private struct StoredFile {
+        let hash: String
+        let size: Int64
+        let mtime: Int64
+    }
+
+    private struct PendingRow {
+        let path: String
+        let hash: String
+        let size: Int64
+        let mtime: Int64
+        let width: Int
+        let height: Int
+        var embedding: [Float]?
+        var slot: Int?  // index into the batch's images when the model must run
+        let isUpdate: Bool
+        let isReuse: Bool
+    }
+
+    private struct Batch {
+        var rows: [PendingRow] = []
+        var images: [RGBImage] = []
+        var touches: [(path: String, size: Int64, mtime: Int64)] = []
+        var deletions: [String] = []
+        var byHash: [String: Int] = [:]  // content hash → index in rows
+        var isEmpty: Bool { rows.isEmpty && touches.isEmpty && deletions.isEmpty }
+    }
+
+    /// Indexes the image files under `paths` (files, or folders walked recursively for .jpg, .jpeg, .png and
+    /// .webp, hidden entries skipped).
+    ///
+    /// Unchanged files are skipped (same size and modification time, or else same SHA-256), changed files are
+    /// re-embedded and replaced, unreadable or undecodable files are reported in `failures` and skipped. The
+    /// model runs on `batchSize` images at a time and each batch is committed in its own transaction.
+    /// Errors thrown by the model or the database stop the run; batches committed before stay.
+    @discardableResult
+    public func add(paths: [String], embedder: any ImageEmbedder, options: AddOptions = AddOptions(),
+                    progress: ((AddProgress) -> Void)? = nil) throws -> AddSummary {
+        guard options.batchSize > 0 else { throw ImageIndexError.invalidArgument("batch size must be at least 1") }
+        try checkModel(embedder, record: true)
+        let start = Date()
+        let (files, missing) = FileScanner.expand(paths)
+        var summary = AddSummary()
+        summary.failures = missing.map { IndexFailure(path: $0.path, reason: $0.reason) }
+
+        var stored: [String: StoredFile] = [:]
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT path, content_hash, file_size, mtime_ns FROM image")
+            while let row = try rows.next() {
+                stored[row[0]] = StoredFile(hash: row[1], size: row[2], mtime: row[3])
+            }
+        }
+
+        var batch = Batch()
+        var processed = 0
+        var committedBatches = 0
+        func report() {
+            progress?(AddProgress(processed: processed, total: files.count, embedded: summary.embedded,
+                                  committedBatches: committedBatches, elapsed: Date().timeIntervalSince(start)))
+        }
+        func flush() throws {
+            if batch.isEmpty { return }
+            var embeddings: [[Float]] = []
+            if !batch.images.isEmpty {
+                embeddings = try embedImages(batch.images, embedder: embedder)
+            }
+            let now = Date().timeIntervalSince1970
+            let model = embedder.modelIdentifier
+            let batchNumber = committedBatches + 1
+            let current = batch
+            try pool.write { db in
+                for row in current.rows {
+                    let vector = row.embedding ?? embeddings[row.slot!]
+                    try db.execute(
+                        sql: """
+                            INSERT INTO image (path, content_hash, file_size, mtime_ns, width, height, embedding,
+                                               model_identifier, added_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            ON CONFLICT(path) DO UPDATE SET
+                                content_hash = excluded.content_hash, file_size = excluded.file_size,
+                                mtime_ns = excluded.mtime_ns, width = excluded.width, height = excluded.height,
+                                embedding = excluded.embedding, model_identifier = excluded.model_identifier,
+                                added_at = excluded.added_at
+                            """,
+                        arguments: [row.path, row.hash, row.size, row.mtime, row.width, row.height,
+                                    EmbeddingCoding.blob(vector), model, now])
+                }
+                for t in current.touches {
+                    try db.execute(sql: "UPDATE image SET file_size = ?, mtime_ns = ? WHERE path = ?",
+                                   arguments: [t.size, t.mtime, t.path])
+                }
+                for p in current.deletions {
+                    try db.execute(sql: "DELETE FROM image WHERE path = ?", arguments: [p])
+                }
+                options.beforeCommit?(batchNumber)
+            }
+            committedBatches += 1
+            // Counted only once committed, so the summary never claims work a crash undid.
+            for row in current.rows {
+                if row.isUpdate { summary.updated += 1 } else { summary.added += 1 }
+                if row.isReuse { summary.reused += 1 }
+            }
+            summary.embedded += current.images.count
+            summary.removed += current.deletions.count
+            batch = Batch()
+            invalidateCache()
+            report()
+        }
+
+        for file in files {
+            defer {
+                processed += 1
+                report()
+            }
+            guard let (size, mtime) = FileScanner.sizeAndModificationTime(file) else {
+                summary.failures.append(IndexFailure(path: file, reason: "cannot read the file"))
+                continue
+            }
+            let old = stored[file]
+            if let old, !options.rehash, old.size == size, old.mtime == mtime {
+                summary.unchanged += 1
+                continue
+            }
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: file))
+            } catch {
+                summary.failures.append(IndexFailure(path: file, reason: "cannot read the file: \(error.localizedDescription)"))
+                continue
+            }
+            let hash = SHA256.hex(data)
+            if let old, old.hash == hash {
+                summary.unchanged += 1
+                if old.size != size || old.mtime != mtime { batch.touches.append((file, size, mtime)) }
+            } else if let i = batch.byHash[hash] {
+                // Same content earlier in this batch: share its embedding (or its pending model run).
+                let src = batch.rows[i]
+                batch.rows.append(PendingRow(path: file, hash: hash, size: size, mtime: mtime, width: src.width,
+                                             height: src.height, embedding: src.embedding, slot: src.slot,
+                                             isUpdate: old != nil, isReuse: true))
+            } else if let (vector, width, height) = try storedEmbedding(hash: hash, dimension: embedder.dimension) {
+                batch.byHash[hash] = batch.rows.count
+                batch.rows.append(PendingRow(path: file, hash: hash, size: size, mtime: mtime, width: width,
+                                             height: height, embedding: vector, slot: nil,
+                                             isUpdate: old != nil, isReuse: true))
+            } else {
+                let image: RGBImage
+                do {
+                    image = try RGBImage(data: data, maxPixels: options.maxPixels, source: file)
+                } catch {
+                    summary.failures.append(IndexFailure(path: file, reason: Self.reason(error, path: file)))
+                    // The indexed content is gone: drop the stale row rather than keep returning it.
+                    if old != nil { batch.deletions.append(file) }
+                    continue
+                }
+                batch.byHash[hash] = batch.rows.count
+                batch.rows.append(PendingRow(path: file, hash: hash, size: size, mtime: mtime, width: image.width,
+                                             height: image.height, embedding: nil, slot: batch.images.count,
+                                             isUpdate: old != nil, isReuse: false))
+                batch.images.append(image)
+            }
+            if batch.images.count >= options.batchSize || batch.rows.count + batch.touches.count >= 1024 {
+                try flush()
+            }
+        }
+        try flush()
+        return summary
+    }
+
+    /// `add(paths:embedder:options:progress:)` for file URLs.
+    @discardableResult
+    public func add(paths: [URL], embedder: any ImageEmbedder, options: AddOptions = AddOptions(),
+                    progress: ((AddProgress) -> Void)? = nil) throws -> AddSummary {
+        try add(paths: paths.map(\.path), embedder: embedder, options: options, progress: progress)
+    }
+
+    /// The stored embedding of some row with this content hash, if any.
+    private func storedEmbedding(hash: String, dimension: Int) throws -> ([Float], Int, Int)? {
+        try pool.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT embedding, width, height FROM image WHERE content_hash = ? LIMIT 1", arguments: [hash])
+            else { return nil }
+            let blob: Data = row[0]
+            guard blob.count == dimension * 4 else { return nil }
+            var v: [Float] = []
+            EmbeddingCoding.append(blob, to: &v)
+            return (v, row[1], row[2])
+        }
+    }
+
+    private func embedImages(_ images: [RGBImage], embedder: any ImageEmbedder) throws -> [[Float]] {
+        let vectors = try embedder.embed(images: images)
+        return try Self.validated(vectors, count: images.count, embedder: embedder)
+    }
+
+    static func validated(_ vectors: [[Float]], count: Int, embedder: any ImageEmbedder) throws -> [[Float]] {
+        guard vectors.count == count else {
+            throw ImageIndexError.badEmbeddings(
+                model: embedder.modelIdentifier, detail: "\(vectors.count) vectors for \(count) inputs")
+        }
+        return try vectors.map { v in
+            guard v.count == embedder.dimension else {
+                throw ImageIndexError.badEmbeddings(
+                    model: embedder.modelIdentifier, detail: "a vector of length \(v.count), expected \(embedder.dimension)")
+            }
+            guard v.allSatisfy(\.isFinite) else {
+                throw ImageIndexError.badEmbeddings(model: embedder.modelIdentifier, detail: "a non-finite value")
+            }
+            // Cosine similarity is a dot product of unit vectors; renormalising costs nothing and guards drift.
+            return Ranking.normalized(v)
+        }
+    }
+
+    /// The error text without the path (failures carry the path separately).
+    static func reason(_ error: Error, path: String) -> String {
+        var text = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        if text.hasPrefix(path + ": ") { text.removeFirst(path.count + 2) }
+        return text
+    }
+}
