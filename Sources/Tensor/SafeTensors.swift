@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 #if canImport(Glibc)
@@ -262,21 +263,9 @@ public final class SafeTensorsFile: Sendable {
             let out = Tensor(uninitializedShape: info.shape)
             UnsafeMutableRawPointer(out.mutablePointer).copyMemory(from: p, byteCount: info.byteCount)
             return out
-        case .f16:
+        case .f16, .bf16:
             let out = Tensor(uninitializedShape: info.shape)
-            let dst = out.mutablePointer
-            for i in 0..<n {
-                dst[i] = SafeTensorsConversion.halfToFloat(
-                    UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            }
-            return out
-        case .bf16:
-            let out = Tensor(uninitializedShape: info.shape)
-            let dst = out.mutablePointer
-            for i in 0..<n {
-                dst[i] = SafeTensorsConversion.bfloat16ToFloat(
-                    UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            }
+            SafeTensorsConversion.convert(src, to: out.mutablePointer, count: n, bfloat16: info.dtype == .bf16)
             return out
         case .f64:
             let out = Tensor(uninitializedShape: info.shape)
@@ -299,27 +288,33 @@ public final class SafeTensorsFile: Sendable {
 
 // MARK: - Conversions
 
-/// Exact conversions from 16-bit float formats to fp32.
+/// Exact conversions from 16-bit float formats to fp32, through the SIMD kernels of CKernels
+/// (`bk_f16_to_f32`, `bk_bf16_to_f32`).
 public enum SafeTensorsConversion {
     /// IEEE 754 binary16 → fp32 (exact; subnormals, ±0, ±inf and NaN payloads preserved).
-    @inline(__always)
     public static func halfToFloat(_ h: UInt16) -> Float {
-        let sign = UInt32(h & 0x8000) << 16
-        let exponent = UInt32(h >> 10) & 0x1F
-        let mantissa = UInt32(h & 0x03FF)
-        if exponent == 0x1F {  // inf / NaN
-            return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
-        }
-        if exponent == 0 {  // zero / subnormal: mantissa × 2^-24, exact in fp32
-            let magnitude = Float(mantissa) * 0x1p-24
-            return sign != 0 ? -magnitude : magnitude
-        }
-        return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
+        var h = h, f: Float = 0
+        bk_f16_to_f32(&h, &f, 1)
+        return f
     }
 
     /// bfloat16 → fp32 (exact: bfloat16 is the top half of an fp32).
-    @inline(__always)
     public static func bfloat16ToFloat(_ b: UInt16) -> Float {
-        Float(bitPattern: UInt32(b) << 16)
+        var b = b, f: Float = 0
+        bk_bf16_to_f32(&b, &f, 1)
+        return f
+    }
+
+    /// `count` little-endian F16 (or BF16) values at `src` → fp32 at `dst`; read in place when
+    /// 2-byte aligned, copied to an aligned buffer first otherwise.
+    static func convert(_ src: UnsafeRawBufferPointer, to dst: UnsafeMutablePointer<Float>, count: Int, bfloat16: Bool) {
+        let kernel = bfloat16 ? bk_bf16_to_f32 : bk_f16_to_f32
+        guard let p = src.baseAddress, count > 0 else { return }
+        if Int(bitPattern: p) % MemoryLayout<UInt16>.alignment == 0 {
+            kernel(p.assumingMemoryBound(to: UInt16.self), dst, count)
+        } else {
+            let aligned = (0..<count).map { src.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self) }
+            aligned.withUnsafeBufferPointer { kernel($0.baseAddress!, dst, count) }
+        }
     }
 }

@@ -235,6 +235,16 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(t.scalars, [1.5, -7])
     }
 
+    func testUnalignedF16AndBF16AreConverted() throws {
+        // An odd-length, unpadded header puts the data section at an odd file offset.
+        var header = #"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[4,8]}}"#
+        if header.utf8.count % 2 == 0 { header += " " }
+        let url = try write(fileBytes(header: header, data: u16Bytes([0x3C00, 0xC100, 0x3FC0, 0xC040]), pad: false))
+        let f = try SafeTensorsFile(url: url)
+        XCTAssertEqual(try f.tensor("h").scalars, [1, -2.5])
+        XCTAssertEqual(try f.tensor("b").scalars, [1.5, -3])
+    }
+
     // MARK: Corruption
 
     func testEmptyFile() throws {
