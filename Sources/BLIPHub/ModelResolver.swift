@@ -3,8 +3,12 @@ import Foundation
 /// Turns a `--model` argument into a model directory: an existing local path as given, else a hub id
 /// (`OWNER/NAME[@REVISION]`) resolved through the Hugging Face cache, downloading missing files.
 public enum ModelResolver {
-    /// The model used when none is named.
+    /// The model used when none is named (captioning).
     public static let defaultModel = "Salesforce/blip-image-captioning-base"
+    /// The visual question answering model used when none is named.
+    public static let defaultVQAModel = "Salesforce/blip-vqa-base"
+    /// The image-text matching / retrieval model used when none is named.
+    public static let defaultRetrievalModel = "Salesforce/blip-itm-base-coco"
 
     /// The files a BLIP model directory needs. The weights are `model.safetensors`, or
     /// `model.safetensors.index.json` plus the shards it lists (handled by `resolve`).

@@ -36,8 +36,8 @@ func printJSONLine(_ object: [String: Any]) throws {
 struct ModelOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Model directory, or hub id OWNER/NAME[@REVISION] (an existing directory wins).",
-        discussion: "Default: Salesforce/blip-image-captioning-base for caption, tokenize, preprocess and dump; "
-            + "Salesforce/blip-vqa-base for vqa; Salesforce/blip-itm-base-coco for match, embed and index. "
+        discussion: "Default: \(ModelResolver.defaultModel) for caption, tokenize, preprocess and dump; "
+            + "\(ModelResolver.defaultVQAModel) for vqa; \(ModelResolver.defaultRetrievalModel) for match, embed and index. "
             + "Hub ids resolve through the Hugging Face cache (HF_HUB_CACHE, HF_HOME); missing files are "
             + "downloaded from HF_ENDPOINT with HF_TOKEN; HF_HUB_OFFLINE=1 uses the cache only."))
     var model: String?
@@ -48,12 +48,6 @@ struct ModelOption: ParsableArguments {
 
     /// As `url`, with the task's own default hub id when `--model` is not given.
     func url(default id: String) throws -> URL { try ModelResolver.resolve(model ?? id) }
-}
-
-/// Default hub ids of the tasks other than captioning.
-enum DefaultModels {
-    static let vqa = "Salesforce/blip-vqa-base"
-    static let retrieval = "Salesforce/blip-itm-base-coco"
 }
 
 /// Loads `paths` in batches of `batchSize` (reporting each unreadable image on stderr and going on)

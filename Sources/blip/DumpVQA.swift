@@ -1,12 +1,13 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import Foundation
 
 extension DumpCommand {
     /// `blip dump --question …`: the visual question answering tensors (see `--question`).
     func runVQA() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
-        let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: DefaultModels.vqa))
+        let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel))
         let model = answerer.model
         let rgb = try images.map { try RGBImage(contentsOf: URL(fileURLWithPath: $0)) }
         let pixels = Tensor.concat(rgb.map { answerer.pixelValues($0) }, dim: 0)  // I x [1, 3, H, W] -> [I, 3, H, W]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import Foundation
 
 /// `blip embed`: unit-length ITC embeddings of images or texts, for indexing.
@@ -37,7 +38,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: DefaultModels.retrieval))
+            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel))
             matcher.imageBatchSize = batchSize
             matcher.textBatchSize = batchSize
             if !texts.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import BLIPIndex
 import Foundation
 
@@ -68,7 +69,7 @@ struct IndexAddCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let model = try makeIndexModel(modelDirectory: modelOption.url(default: DefaultModels.retrieval), itmMode: .transformers)
+            let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: .transformers)
             let index = try ImageIndex(path: indexOption.index)
             let reporter = ProgressReporter()
             let options = ImageIndex.AddOptions(batchSize: batchSize, maxPixels: maxPixels, rehash: rehash)
@@ -158,7 +159,7 @@ struct IndexSearchCommand: ParsableCommand {
             }
             // Open the index before loading the model: a wrong path fails fast.
             let gallery = try ImageIndex(path: index!, create: false)
-            let model = try makeIndexModel(modelDirectory: modelOption.url(default: DefaultModels.retrieval), itmMode: itmMode)
+            let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: itmMode)
             let hits: [ImageHit]
             if let image {
                 let picture = try RGBImage(contentsOf: URL(fileURLWithPath: image))
@@ -186,7 +187,7 @@ struct IndexSearchCommand: ParsableCommand {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !list.isEmpty else { throw ValidationError("\(textsPath): no texts (one per line)") }
         let picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath))
-        let model = try makeIndexModel(modelDirectory: modelOption.url(default: DefaultModels.retrieval), itmMode: itmMode)
+        let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: itmMode)
         let hits = try ImageIndex.rankTexts(list, image: picture, embedder: model, topK: topK, rerank: rerank,
                                             reranker: rerank > 0 ? model : nil)
         for hit in hits {

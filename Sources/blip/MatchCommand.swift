@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import Foundation
 
 /// `blip match`: how well each text matches one image (ITM probability and ITC cosine).
@@ -42,7 +43,7 @@ struct MatchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: DefaultModels.retrieval))
+            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel))
             let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
             let mode: ITMInputMode = official ? .official : .transformers
             let matches = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)

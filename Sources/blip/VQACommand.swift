@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import Foundation
 
 /// `blip vqa`: answers questions about one image (generated, or ranked from a candidate list).
@@ -47,7 +48,7 @@ struct VQACommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: DefaultModels.vqa))
+            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel))
             let candidates = try answers.map(Self.loadCandidates)
             let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
             let encoding = try answerer.encode(rgb)
