@@ -11,8 +11,10 @@ import Foundation
 ///   per channel `round((c*a + 255*(255-a)) / 255)`). Note that plain Pillow `convert("RGB")` would drop
 ///   alpha instead; transformers does not.
 /// - JPEG: full-size decode with libjpeg's accurate integer IDCT and fancy upsampling (no DCT scaling).
-///   Adobe CMYK/YCCK JPEGs are converted with Pillow's CMYK→RGB formula. EXIF orientation is ignored,
-///   like `Image.open` (transformers does not call `exif_transpose`).
+///   Adobe CMYK/YCCK JPEGs are converted with Pillow's CMYK→RGB formula.
+/// - EXIF orientation is applied by default, as transformers' `load_image` does
+///   (`ImageOps.exif_transpose` before `convert("RGB")`; see `ExifOrientation`); pass
+///   `applyingExifOrientation: false` for the stored pixel layout, as plain `Image.open` gives it.
 /// - 16-bit PNGs keep the high byte of every sample (`v >> 8`). This matches Pillow for 16-bit RGB,
 ///   RGBA and grey+alpha PNGs. For 16-bit *grey* PNGs Pillow opens mode "I;16" and `convert("RGB")`
 ///   clips every value above 255 to 255, which turns almost any real 16-bit grey photo white; we
@@ -43,20 +45,30 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
-    /// Decodes a JPEG, PNG or WebP file. Throws `ImageDecodingError` naming the file and the problem.
-    public init(contentsOf url: URL, maxPixels: Int = RGBImage.defaultMaxPixels) throws {
+    /// Decodes a JPEG, PNG or WebP file, turned upright for its EXIF orientation unless
+    /// `applyingExifOrientation` is false. Throws `ImageDecodingError` naming the file and the problem.
+    public init(contentsOf url: URL, maxPixels: Int = RGBImage.defaultMaxPixels,
+                applyingExifOrientation: Bool = true) throws {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw ImageDecodingError(kind: .unreadable, source: url.path, detail: error.localizedDescription)
         }
-        self = try ImageDecoder.decode(data, maxPixels: maxPixels, source: url.path)
+        self = try RGBImage(data: data, maxPixels: maxPixels, source: url.path,
+                            applyingExifOrientation: applyingExifOrientation)
     }
 
-    /// Decodes JPEG, PNG or WebP bytes. `source` names the data in error messages.
-    public init(data: Data, maxPixels: Int = RGBImage.defaultMaxPixels, source: String = "image data") throws {
-        self = try ImageDecoder.decode(data, maxPixels: maxPixels, source: source)
+    /// Decodes JPEG, PNG or WebP bytes (a file's contents, an upload), turned upright for their EXIF
+    /// orientation unless `applyingExifOrientation` is false. `source` names the data in error messages.
+    ///
+    /// ```swift
+    /// let image = try RGBImage(data: try Data(contentsOf: url), source: url.lastPathComponent)
+    /// ```
+    public init(data: Data, maxPixels: Int = RGBImage.defaultMaxPixels, source: String = "image data",
+                applyingExifOrientation: Bool = true) throws {
+        let decoded = try ImageDecoder.decode(data, maxPixels: maxPixels, source: source)
+        self = applyingExifOrientation ? decoded.oriented(ExifOrientation.read(from: data)) : decoded
     }
 
     /// The pixel at (x, y) as (r, g, b).
