@@ -481,3 +481,12 @@ final class SafeTensorsTests: XCTestCase {
         assertThrows([shard.path, "too short"]) { try SafeTensorsCheckpoint(directory: dir) }
     }
 }
+
+final class SafeTensorsErrorDescriptionTests: XCTestCase {
+    /// `localizedDescription` is the error's own message (what the CLI prints).
+    func testLocalizedDescriptionIsTheMessage() {
+        let error: Error = SafeTensorsError.tensorNotFound(file: "model.safetensors", tensor: "w")
+        XCTAssertEqual(error.localizedDescription, "\(error)")
+        XCTAssertTrue(error.localizedDescription.contains("model.safetensors"), error.localizedDescription)
+    }
+}
