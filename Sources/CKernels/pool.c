@@ -1,8 +1,14 @@
 // A tiny fork-join thread pool: the caller runs part 0, persistent workers run the others.
 // Workers spin briefly before sleeping, so the many short parallel regions of token-by-token
 // decoding do not pay a thread wake-up each time, and an idle process burns no CPU.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "CKernels.h"
 #include <pthread.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -59,9 +65,33 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-static void start_workers(void) {
+static _Atomic size_t requested_size = 0;  // 0: bk_affinity_cpus()
+static _Atomic int started = 0;
+
+size_t bk_affinity_cpus(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return (size_t)n;
+    }
+#endif
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t n = cores > 1 ? (size_t)cores - 1 : 0;
+    return cores > 0 ? (size_t)cores : 1;
+}
+
+int bk_pool_configure(size_t size) {
+    if (atomic_load(&started)) return -1;
+    atomic_store(&requested_size, size);
+    return 0;
+}
+
+static void start_workers(void) {
+    atomic_store(&started, 1);
+    size_t total = atomic_load(&requested_size);
+    if (total == 0) total = bk_affinity_cpus();
+    size_t n = total > 1 ? total - 1 : 0;
     if (n > MAX_WORKERS) n = MAX_WORKERS;
     for (size_t i = 0; i < n; i++) {
         pthread_t t;

@@ -62,4 +62,11 @@ void bk_pool_run(bk_task_fn fn, void *ctx, size_t parts);
 /// Threads a parallel region can use (workers + the caller).
 size_t bk_pool_size(void);
 
+/// CPUs this process may run on (sched_getaffinity on Linux; online CPUs elsewhere).
+size_t bk_affinity_cpus(void);
+
+/// Sets the pool's size (threads including the caller) before its first use; 0 means
+/// bk_affinity_cpus(). Returns 0, or -1 when the pool has already started.
+int bk_pool_configure(size_t size);
+
 #endif
