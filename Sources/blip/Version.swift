@@ -1,0 +1,4 @@
+import BLIP
+
+/// The version `blip --version` prints.
+let blipVersion = swiftBLIPVersion
