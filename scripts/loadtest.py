@@ -85,6 +85,84 @@ def percentile(sorted_values, p):
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
+def retry_delay(response, remaining):
+    """Seconds to wait after a 503, as its Retry-After header says (seconds form; 1 s when
+    absent or unreadable), never past the end of the run."""
+    try:
+        delay = float(response.getheader("Retry-After", "1"))
+    except ValueError:
+        delay = 1.0
+    if not delay >= 0:  # NaN or negative
+        delay = 1.0
+    return max(0.0, min(delay, remaining))
+
+
+def run_load(host, port, path, headers, body, concurrency, duration, timeout=60.0, pid=None):
+    """N clients, one keep-alive connection each, POST `body` to `path` until `duration` seconds
+    have passed. A 503 makes its client wait as long as Retry-After says. Returns the summary."""
+    lock = threading.Lock()
+    latencies = []
+    statuses = collections.Counter()
+    errors = collections.Counter()
+    deadline = time.monotonic() + duration
+
+    def client():
+        conn = None
+        while time.monotonic() < deadline:
+            if conn is None:
+                conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            start = time.monotonic()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                elapsed = time.monotonic() - start
+                with lock:
+                    statuses[response.status] += 1
+                    if response.status == 200:
+                        latencies.append(elapsed)
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = None
+                if response.status == 503:
+                    time.sleep(retry_delay(response, deadline - time.monotonic()))
+            except (OSError, http.client.HTTPException) as e:
+                with lock:
+                    errors[type(e).__name__] += 1
+                if conn is not None:
+                    conn.close()
+                conn = None
+                time.sleep(0.05)
+        if conn is not None:
+            conn.close()
+
+    rss_before = peak_rss_kib(pid) if pid else None
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + timeout + 5)
+    wall = time.monotonic() - started
+    rss_after = peak_rss_kib(pid) if pid else None
+
+    latencies.sort()
+    ok = len(latencies)
+    return {
+        "endpoint": path,
+        "concurrency": concurrency,
+        "seconds": round(wall, 2),
+        "requests": sum(statuses.values()),
+        "ok": ok,
+        "throughput_rps": round(ok / wall, 2) if wall > 0 else 0,
+        "latency_ms": {f"p{p}": round(percentile(latencies, p) * 1000, 1) for p in (50, 90, 99)},
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "client_errors": dict(errors),
+        "server_peak_rss_mib": round(rss_after / 1024, 1) if rss_after else None,
+        "server_peak_rss_mib_before": round(rss_before / 1024, 1) if rss_before else None,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", default="http://127.0.0.1:8080")
@@ -109,67 +187,7 @@ def main():
         raise SystemExit("loadtest: --duration must be in (0, 600]")
 
     path, headers, body = build_request(args)
-    lock = threading.Lock()
-    latencies = []
-    statuses = collections.Counter()
-    errors = collections.Counter()
-    deadline = time.monotonic() + args.duration
-
-    def client():
-        conn = None
-        while time.monotonic() < deadline:
-            if conn is None:
-                conn = http.client.HTTPConnection(host, port, timeout=args.timeout)
-            start = time.monotonic()
-            try:
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                elapsed = time.monotonic() - start
-                with lock:
-                    statuses[response.status] += 1
-                    if response.status == 200:
-                        latencies.append(elapsed)
-                if response.status == 503:
-                    time.sleep(float(response.getheader("Retry-After", "1") or 1) / 10)
-                if response.getheader("Connection", "").lower() == "close":
-                    conn.close()
-                    conn = None
-            except (OSError, http.client.HTTPException) as e:
-                with lock:
-                    errors[type(e).__name__] += 1
-                if conn is not None:
-                    conn.close()
-                conn = None
-                time.sleep(0.05)
-        if conn is not None:
-            conn.close()
-
-    rss_before = peak_rss_kib(args.pid) if args.pid else None
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(args.concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(args.duration + args.timeout + 5)
-    wall = time.monotonic() - started
-    rss_after = peak_rss_kib(args.pid) if args.pid else None
-
-    latencies.sort()
-    ok = len(latencies)
-    summary = {
-        "endpoint": path,
-        "concurrency": args.concurrency,
-        "seconds": round(wall, 2),
-        "requests": sum(statuses.values()),
-        "ok": ok,
-        "throughput_rps": round(ok / wall, 2) if wall > 0 else 0,
-        "latency_ms": {f"p{p}": round(percentile(latencies, p) * 1000, 1) for p in (50, 90, 99)},
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
-        "client_errors": dict(errors),
-        "server_peak_rss_mib": round(rss_after / 1024, 1) if rss_after else None,
-        "server_peak_rss_mib_before": round(rss_before / 1024, 1) if rss_before else None,
-    }
+    summary = run_load(host, port, path, headers, body, args.concurrency, args.duration, args.timeout, args.pid)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -178,9 +196,9 @@ def main():
         lat = summary["latency_ms"]
         print(f"latency (200s): p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms")
         print(f"statuses: {summary['statuses']}  client errors: {summary['client_errors'] or 'none'}")
-        if rss_after:
+        if summary['server_peak_rss_mib']:
             print(f"server peak RSS (VmHWM): {summary['server_peak_rss_mib']} MiB (before: {summary['server_peak_rss_mib_before']} MiB)")
-    return 0 if ok > 0 and not errors else 1
+    return 0 if summary["ok"] > 0 and not summary["client_errors"] else 1
 
 
 if __name__ == "__main__":
