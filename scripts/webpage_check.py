@@ -120,6 +120,9 @@ def main():
     ap.add_argument("--question", help="ask this on the page (needs a VQA model)")
     ap.add_argument("--expected-answer")
     ap.add_argument("--match-texts", nargs="*", default=[], help="match these on the page (needs an ITM model)")
+    ap.add_argument("--second-image", help="then upload this image: the old caption must vanish at once")
+    ap.add_argument("--expected-second-caption")
+    ap.add_argument("--rejected-image", help="then upload a file the server refuses: no preview, buttons off")
     ap.add_argument("--screenshot", required=True)
     ap.add_argument("--timeout", type=float, default=60)
     args = ap.parse_args()
@@ -177,10 +180,58 @@ def main():
         if [r[0] for r in rows] != args.match_texts or not all(0 <= float(r[1]) <= 1 and -1 <= float(r[2]) <= 1 for r in rows):
             failures.append(f"bad match table {rows!r}")
 
-    shot = dt.call("Page.captureScreenshot", format="png")
-    with open(args.screenshot, "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
-    print("screenshot:", args.screenshot)
+    def upload(path):
+        node = dt.call("DOM.querySelector", nodeId=dt.call("DOM.getDocument")["root"]["nodeId"], selector="#file")["nodeId"]
+        dt.call("DOM.setFileInputFiles", nodeId=node, files=[os.path.abspath(path)])
+
+    def screenshot(path):
+        shot = dt.call("Page.captureScreenshot", format="png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        print("screenshot:", path)
+
+    state = ("(() => ({caption: document.getElementById('caption').textContent,"
+             " captionHidden: document.getElementById('captionBox').classList.contains('hidden'),"
+             " answers: document.querySelectorAll('#answers li').length,"
+             " askDisabled: document.getElementById('ask').disabled,"
+             " matchDisabled: document.getElementById('match').disabled,"
+             " preview: document.getElementById('preview').style.display,"
+             " status: document.getElementById('status').textContent}))()")
+
+    if args.second_image:
+        upload(args.second_image)
+        now = dt.evaluate(state)
+        print("right after the second upload:", now)
+        if now["caption"] or not now["captionHidden"] or now["answers"] or not now["askDisabled"]:
+            failures.append(f"the previous image's results or enabled buttons stayed under the new image: {now!r}")
+        second = dt.wait_for("document.getElementById('caption').textContent", args.timeout, "the second caption")
+        print("second caption shown:", second)
+        if args.expected_second_caption is not None and second != args.expected_second_caption:
+            failures.append(f"expected second caption {args.expected_second_caption!r}, page shows {second!r}")
+        if dt.evaluate(state)["askDisabled"]:
+            failures.append("buttons stayed disabled after the second caption")
+
+    screenshot(args.screenshot)
+
+    if args.rejected_image:
+        upload(args.rejected_image)
+        rejected = dt.wait_for("(() => { const s = document.getElementById('status');"
+                               " return s.className.includes('error') ? s.textContent : null; })()",
+                               args.timeout, "the rejection message")
+        now = dt.evaluate(state)
+        print("after a rejected image:", now)
+        if now["preview"] != "none" or not now["askDisabled"] or not now["matchDisabled"] or now["caption"]:
+            failures.append(f"a rejected image left a preview, a caption or enabled buttons: {now!r}")
+        if "error_type" in rejected or "Error:" not in rejected:
+            failures.append(f"rejection message is not in plain words: {rejected!r}")
+        screenshot(os.path.splitext(args.screenshot)[0] + ".rejected.png")
+
+        # Images over the server's pixel limit are scaled down in the browser before upload.
+        dt.evaluate("limits.max_image_pixels = 3000; true")
+        upload(args.image)
+        note = dt.wait_for("(() => { const t = document.getElementById('captionTime').textContent;"
+                           " return t.includes('scaled') ? t : null; })()", args.timeout, "the scaled-upload caption")
+        print("scaled upload:", note)
 
     if failures:
         for f in failures:

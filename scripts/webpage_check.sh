@@ -5,13 +5,16 @@
 # a question and checks the answer, matches two texts, and takes a screenshot.
 #
 #   scripts/webpage_check.sh [SCREENSHOT.png]     (default: ${TMPDIR:-/tmp}/blip-webpage-check.png)
-# Environment: BLIP_BIN (default .build/debug/blip, built if missing), PORT (default 18480).
+# Environment: BLIP_BIN (default .build/release/blip when built, else .build/debug/blip, built if
+# missing), PORT (default 18480).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SHOT="${1:-${TMPDIR:-/tmp}/blip-webpage-check.png}"
 PORT="${PORT:-18480}"
-BLIP_BIN="${BLIP_BIN:-.build/debug/blip}"
+if [ -z "${BLIP_BIN:-}" ]; then
+    if [ -x .build/release/blip ]; then BLIP_BIN=.build/release/blip; else BLIP_BIN=.build/debug/blip; fi
+fi
 FIXTURES=Tests/BLIPTests/Fixtures
 MODEL=$FIXTURES/tiny
 IMAGE=$MODEL/images/astronaut_96x80.png
@@ -28,6 +31,8 @@ if [ -z "$CHROMIUM" ]; then
     CHROMIUM="$(command -v chromium)"
 fi
 [ -x "$BLIP_BIN" ] || swift build --product blip
+# The second image's caption as `blip caption` gives it (equal to transformers', see the tests).
+SECOND_EXPECTED="$("$BLIP_BIN" caption --model "$MODEL" "$MODEL/images/chelsea_60x90.png")"
 
 WORK="$(mktemp -d)"
 SERVER_PID="" BROWSER_PID=""
@@ -60,4 +65,6 @@ DEVTOOLS_PORT="$(head -1 "$WORK/profile/DevToolsActivePort")"
 
 python3 scripts/webpage_check.py --devtools-port "$DEVTOOLS_PORT" --page "http://127.0.0.1:$PORT/" \
     --image "$IMAGE" --expected-caption "$EXPECTED" --question "$QUESTION" --expected-answer "$ANSWER" \
-    --match-texts "an astronaut" "a cat" --screenshot "$SHOT"
+    --match-texts "an astronaut" "a cat" \
+    --second-image "$MODEL/images/chelsea_60x90.png" --expected-second-caption "$SECOND_EXPECTED" \
+    --rejected-image "$FIXTURES/images/truncated.jpg" --screenshot "$SHOT"
