@@ -71,22 +71,35 @@ public struct BlipCaptioner: Sendable {
     }
 
     /// Captions a batch of images (any sizes): `numReturnSequences` captions per image.
-    /// Without options, the checkpoint's defaults.
-    public func captions(for images: [RGBImage], options: CaptionOptions? = nil) throws -> [[Caption]] {
+    /// Without options, the checkpoint's defaults. `monitor` streams the steps and can cancel
+    /// (`CancellationError`).
+    public func captions(for images: [RGBImage], options: CaptionOptions? = nil,
+                         monitor: GenerationMonitor? = nil) throws -> [[Caption]] {
         guard !images.isEmpty else { return [] }
         let options = options ?? defaultOptions
         let promptIds = options.prompt.map { tokenizer.encode($0) }
-        let rows = try model.generate(pixelValues: pixelValues(images), promptIds: promptIds, options: options.generation)
+        let rows = try model.generate(pixelValues: pixelValues(images), promptIds: promptIds, options: options.generation,
+                                      monitor: monitor)
         let perImage = rows.count / images.count
-        let promptText = promptIds.map { tokenizer.decode($0, skipSpecialTokens: true) } ?? ""
+        let strip = strippedPrompt(options)
         return (0..<images.count).map { i in
             rows[(i * perImage)..<((i + 1) * perImage)].map { ids in
-                var text = tokenizer.decode(ids, skipSpecialTokens: true)
-                if options.stripPrompt, !promptText.isEmpty, text.hasPrefix(promptText) {
-                    text = String(text.dropFirst(promptText.count)).trimmingCharacters(in: .whitespaces)
-                }
-                return Caption(text: text, tokenIds: ids)
+                Caption(text: text(of: ids, strippingPrompt: strip), tokenIds: ids)
             }
         }
+    }
+
+    /// The prompt's decoded text when `options.stripPrompt` asks to remove it from captions.
+    func strippedPrompt(_ options: CaptionOptions) -> String? {
+        guard options.stripPrompt, let prompt = options.prompt else { return nil }
+        let text = tokenizer.decode(tokenizer.encode(prompt), skipSpecialTokens: true)
+        return text.isEmpty ? nil : text
+    }
+
+    /// The caption text of generated `ids`, without `prompt` when it starts with it.
+    func text(of ids: [Int], strippingPrompt prompt: String?) -> String {
+        let text = tokenizer.decode(ids, skipSpecialTokens: true)
+        guard let prompt, text.hasPrefix(prompt) else { return text }
+        return String(text.dropFirst(prompt.count)).trimmingCharacters(in: .whitespaces)
     }
 }

@@ -46,20 +46,23 @@ public struct BlipForConditionalGeneration: Sendable {
 
     /// Generates token ids (bos, prompt and new tokens, as transformers returns them) for a
     /// batch of images: `numReturnSequences` rows per image.
-    public func generate(pixelValues: Tensor, promptIds: [Int]? = nil, options: GenerationOptions = .init()) throws -> [[Int]] {
+    /// `monitor` streams the steps and can cancel (`CancellationError`).
+    public func generate(pixelValues: Tensor, promptIds: [Int]? = nil, options: GenerationOptions = .init(),
+                         monitor: GenerationMonitor? = nil) throws -> [[Int]] {
+        try monitor?.checkCancelled()
         let embeds = imageEmbeddings(pixelValues)
-        return try generate(imageEmbeddings: embeds, promptIds: promptIds, options: options)
+        return try generate(imageEmbeddings: embeds, promptIds: promptIds, options: options, monitor: monitor)
     }
 
     /// As `generate(pixelValues:)`, from image embeddings already computed.
     public func generate(imageEmbeddings embeds: Tensor, promptIds: [Int]? = nil,
-                         options: GenerationOptions = .init()) throws -> [[Int]] {
+                         options: GenerationOptions = .init(), monitor: GenerationMonitor? = nil) throws -> [[Int]] {
         let cross = textDecoder.bert.crossAttentionKeysValues(embeds)
         let prompt = decoderPrompt(promptIds: promptIds)
         let generator = TextGenerator(decoder: textDecoder, eosTokenId: config.textConfig.sepTokenId,
                                       padTokenId: config.textConfig.padTokenId)
         return try generator.generate(prompts: Array(repeating: prompt, count: embeds.shape[0]), cross: cross,
-                                      options: options)
+                                      options: options, monitor: monitor)
     }
 
     /// Teacher-forced decoder logits [B, T, vocab] for `inputIds` over the images' embeddings.

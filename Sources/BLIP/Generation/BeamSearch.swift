@@ -10,6 +10,8 @@ struct BeamSearch {
     let generator: TextGenerator
     let processing: LogitsProcessing
     let maxLength: Int
+    /// Checked for cancellation before every step (beam search streams no partial steps).
+    var monitor: GenerationMonitor?
 
     private struct Hypothesis {
         var tokens: [Int]
@@ -34,7 +36,7 @@ struct BeamSearch {
         }
     }
 
-    func run(prompts: [[Int]], promptMask: [[Int]]?, cross: CrossAttentionKV) -> [[Int]] {
+    func run(prompts: [[Int]], promptMask: [[Int]]?, cross: CrossAttentionKV) throws -> [[Int]] {
         let options = processing.options
         let beams = options.numBeams
         let images = prompts.count
@@ -66,6 +68,7 @@ struct BeamSearch {
         var curLen = promptLength
 
         while true {
+            try monitor?.checkCancelled()
             var nextTokens = [[Int]]()
             var sourceRows = [Int]()
             var allHitStop = true

@@ -17,8 +17,9 @@ public struct TextGenerator: Sendable {
     /// Generates continuations of `prompts` (one equal-length row per image of `cross`).
     /// Returns `numReturnSequences` rows per image: prompt + generated tokens, padded like
     /// transformers pads them (greedy/sampling: pad token; beam search: see `BeamSearch`).
+    /// `monitor` streams the steps and can cancel (`CancellationError`).
     public func generate(prompts: [[Int]], promptMask: [[Int]]? = nil, cross: CrossAttentionKV,
-                         options: GenerationOptions) throws -> [[Int]] {
+                         options: GenerationOptions, monitor: GenerationMonitor? = nil) throws -> [[Int]] {
         try options.validate()
         guard !prompts.isEmpty, let promptLength = prompts.first?.count, promptLength > 0,
               prompts.allSatisfy({ $0.count == promptLength }) else {
@@ -36,23 +37,23 @@ public struct TextGenerator: Sendable {
         let processing = LogitsProcessing(options: options, eosTokenId: eosTokenId,
                                           minTotalLength: options.minTotalLength(promptLength: promptLength))
         if options.numBeams > 1 {
-            return BeamSearch(generator: self, processing: processing, maxLength: maxLength)
+            return try BeamSearch(generator: self, processing: processing, maxLength: maxLength, monitor: monitor)
                 .run(prompts: prompts, promptMask: promptMask, cross: cross)
         }
         if options.numReturnSequences > 1 {
             // Several samples per image: expand rows, as transformers does.
             let rows = prompts.indices.flatMap { Array(repeating: $0, count: options.numReturnSequences) }
             let expandedCross = cross  // rows map onto images through queriesPerKV
-            return decodeSequences(prompts: rows.map { prompts[$0] }, promptMask: promptMask.map { m in rows.map { m[$0] } },
-                                   cross: expandedCross, processing: processing, maxLength: maxLength)
+            return try decodeSequences(prompts: rows.map { prompts[$0] }, promptMask: promptMask.map { m in rows.map { m[$0] } },
+                                       cross: expandedCross, processing: processing, maxLength: maxLength, monitor: monitor)
         }
-        return decodeSequences(prompts: prompts, promptMask: promptMask, cross: cross, processing: processing,
-                               maxLength: maxLength)
+        return try decodeSequences(prompts: prompts, promptMask: promptMask, cross: cross, processing: processing,
+                                   maxLength: maxLength, monitor: monitor)
     }
 
     /// Greedy or sampled decoding of every row until end-of-sequence or `maxLength`.
     func decodeSequences(prompts: [[Int]], promptMask: [[Int]]?, cross: CrossAttentionKV,
-                         processing: LogitsProcessing, maxLength: Int) -> [[Int]] {
+                         processing: LogitsProcessing, maxLength: Int, monitor: GenerationMonitor?) throws -> [[Int]] {
         let b = prompts.count
         var sequences = prompts
         var cache = decoder.makeCache(batch: b, capacity: maxLength)
@@ -62,6 +63,7 @@ public struct TextGenerator: Sendable {
         var rng = SeededGenerator(seed: processing.options.seed ?? UInt64.random(in: 0...UInt64.max))
         let vocab = logits.shape[1]
         while true {
+            try monitor?.checkCancelled()
             var next = [Int](repeating: padTokenId, count: b)
             for r in 0..<b where unfinished[r] {
                 let row = UnsafeMutableBufferPointer(start: logits.mutablePointer + r * vocab, count: vocab)
@@ -77,6 +79,7 @@ public struct TextGenerator: Sendable {
                 sequences[r].append(next[r])
                 if next[r] == eosTokenId { unfinished[r] = false }
             }
+            monitor?.onStep?(sequences)
             if !unfinished.contains(true) || sequences[0].count >= maxLength { break }
             logits = decoder.nextTokenLogits(next.map { [$0] }, cache: &cache, cross: cross)
         }

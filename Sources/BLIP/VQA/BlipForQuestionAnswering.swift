@@ -77,11 +77,13 @@ public struct BlipForQuestionAnswering: Sendable {
     /// Generates answer ids for encoded questions, one row per question (times
     /// `numReturnSequences`): [DEC] then the answer tokens and [SEP], padded as transformers
     /// pads a batch (see `TextGenerator`).
-    public func generate(question: CrossAttentionKV, options: GenerationOptions) throws -> [[Int]] {
+    /// `monitor` streams the steps and can cancel (`CancellationError`).
+    public func generate(question: CrossAttentionKV, options: GenerationOptions,
+                         monitor: GenerationMonitor? = nil) throws -> [[Int]] {
         let text = config.textConfig
         let generator = TextGenerator(decoder: textDecoder, eosTokenId: text.sepTokenId, padTokenId: text.padTokenId)
         return try generator.generate(prompts: Array(repeating: [text.bosTokenId], count: question.imageBatch),
-                                      cross: question, options: options)
+                                      cross: question, options: options, monitor: monitor)
     }
 
     /// Teacher-forced decoder logits [B, T, vocab] for answer ids [B, T] (optionally padded,

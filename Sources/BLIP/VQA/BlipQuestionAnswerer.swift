@@ -102,8 +102,9 @@ public struct BlipQuestionAnswerer: Sendable {
 
     /// Answers several questions about one encoded image in one batch: one answer per question
     /// (with `numReturnSequences > 1`, the first returned sequence, i.e. the best beam).
+    /// `monitor` streams the steps and can cancel (`CancellationError`).
     public func answers(_ questions: [String], image: VQAImageEncoding, options: GenerationOptions? = nil,
-                        batchMode: VQABatchMode = .independent) throws -> [VQAAnswer] {
+                        batchMode: VQABatchMode = .independent, monitor: GenerationMonitor? = nil) throws -> [VQAAnswer] {
         guard !questions.isEmpty else { return [] }
         let options = options ?? defaultGeneration
         try options.validate()
@@ -112,7 +113,7 @@ public struct BlipQuestionAnswerer: Sendable {
                                                image: image.crossAttention)
         let cross = model.questionCrossAttention(
             states, attentionMask: batchMode == .independent ? batch.attentionMask : nil)
-        let rows = try model.generate(question: cross, options: options)
+        let rows = try model.generate(question: cross, options: options, monitor: monitor)
         let perQuestion = rows.count / questions.count
         let eos = model.config.textConfig.sepTokenId
         return (0..<questions.count).map { q in

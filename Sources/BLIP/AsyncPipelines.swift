@@ -1,0 +1,114 @@
+import Foundation
+
+/// Runs `body` on a Dispatch worker (model work blocks; it must not hold a Swift concurrency
+/// thread) with a monitor whose `isCancelled` follows the calling task's cancellation.
+func runCancellable<T: Sendable>(onStep: (@Sendable ([[Int]]) -> Void)? = nil,
+                                 _ body: @escaping @Sendable (GenerationMonitor) throws -> T) async throws -> T {
+    let flag = CancellationFlag()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result {
+                    try body(GenerationMonitor(onStep: onStep, isCancelled: { flag.isCancelled }))
+                })
+            }
+        }
+    } onCancel: {
+        flag.cancel()
+    }
+}
+
+extension BlipCaptioner {
+    /// Captions one image without blocking the caller's executor. Cancelling the task stops the
+    /// generation between two tokens (throws `CancellationError`).
+    ///
+    /// ```swift
+    /// let caption = try await captioner.caption(image)
+    /// ```
+    public func caption(_ image: RGBImage, options: CaptionOptions? = nil) async throws -> Caption {
+        try await captions(for: [image], options: options)[0][0]
+    }
+
+    /// Captions `images` in batches of `batchSize` without blocking the caller's executor,
+    /// calling `progress(done, total)` after each batch. Cancelling the task stops the work.
+    public func captions(for images: [RGBImage], options: CaptionOptions? = nil, batchSize: Int = 8,
+                         progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> [[Caption]] {
+        guard batchSize >= 1 else { throw BlipModelError.invalidInput("batch size must be at least 1, got \(batchSize)") }
+        var results: [[Caption]] = []
+        results.reserveCapacity(images.count)
+        var start = 0
+        while start < images.count {
+            try Task.checkCancellation()
+            let batch = Array(images[start..<min(start + batchSize, images.count)])
+            results += try await runCancellable { monitor in try self.captions(for: batch, options: options, monitor: monitor) }
+            start += batch.count
+            progress?(start, images.count)
+        }
+        return results
+    }
+
+    /// The caption of `image` as it grows, token by token: each element is the text so far
+    /// (the last one is the final caption). Greedy and sampled decoding stream every token; beam
+    /// search yields only its final caption. Ending the iteration (or cancelling its task)
+    /// stops the generation.
+    ///
+    /// ```swift
+    /// for try await partial in captioner.captionStream(image) { print(partial) }
+    /// ```
+    public func captionStream(_ image: RGBImage, options: CaptionOptions? = nil) -> AsyncThrowingStream<String, Error> {
+        AsyncThrowingStream { continuation in
+            let options = options ?? defaultOptions
+            let strip = strippedPrompt(options)
+            let flag = CancellationFlag()
+            continuation.onTermination = { _ in flag.cancel() }
+            let last = LastText()
+            let monitor = GenerationMonitor(onStep: { rows in
+                guard let ids = rows.first else { return }
+                let text = self.text(of: ids, strippingPrompt: strip)
+                if last.replace(with: text) { continuation.yield(text) }
+            }, isCancelled: { flag.isCancelled })
+            DispatchQueue.global(qos: .userInitiated).async {
+                do {
+                    let caption = try self.captions(for: [image], options: options, monitor: monitor)[0][0]
+                    if last.replace(with: caption.text) { continuation.yield(caption.text) }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+        }
+    }
+}
+
+extension BlipQuestionAnswerer {
+    /// Answers one question about an image without blocking the caller's executor (the image is
+    /// encoded first). Cancelling the task stops the generation between two tokens.
+    public func answer(_ question: String, image: RGBImage, options: GenerationOptions? = nil) async throws -> VQAAnswer {
+        try await runCancellable { monitor in
+            try monitor.checkCancelled()
+            let encoding = try self.encode(image)
+            return try self.answers([question], image: encoding, options: options, monitor: monitor)[0]
+        }
+    }
+
+    /// Answers questions about an encoded image without blocking the caller's executor.
+    public func answers(_ questions: [String], image: VQAImageEncoding,
+                        options: GenerationOptions? = nil) async throws -> [VQAAnswer] {
+        try await runCancellable { monitor in try self.answers(questions, image: image, options: options, monitor: monitor) }
+    }
+}
+
+/// The last text a stream yielded (steps that add no visible text are not repeated).
+private final class LastText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var text: String?
+
+    /// Stores `new`; true when it differs from the previous text.
+    func replace(with new: String) -> Bool {
+        lock.withLock {
+            if text == new { return false }
+            text = new
+            return true
+        }
+    }
+}
