@@ -250,3 +250,14 @@ BK_CLONES void bk_linear_few_rows(const float *x, size_t rows, size_t k, const f
         for (size_t j = 0; j < rows - r; j++) y[(r + j) * ldy + n] = out[j] + b;
     }
 }
+
+const char *bk_kernel_path(void) {
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "avx512f";
+    if (__builtin_cpu_supports("avx2")) return "avx2";
+    return "default";
+#else
+    return "portable";
+#endif
+}

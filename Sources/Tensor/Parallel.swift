@@ -12,6 +12,11 @@ public enum Parallel {
     /// raising it past the pool size has no effect.
     nonisolated(unsafe) public static var threads = startPool(size: defaultThreadCount())
 
+    /// The clone of the multi-versioned SIMD kernels this CPU runs ("avx512f", "avx2",
+    /// "default"; "portable" off x86-64 Linux). Matrix products go through BLAS (OpenBLAS picks
+    /// its own kernels at run time).
+    public static var kernelPath: String { String(cString: bk_kernel_path()) }
+
     /// The largest pool (the caller plus 63 workers).
     public static let maxThreads = 64
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPHub
 import Foundation
 
 /// `blip bench`: times our engine on a model directory (used by scripts/benchmark.py).
@@ -10,17 +11,18 @@ struct BenchCommand: ParsableCommand {
 
     enum Task: String, ExpressibleByArgument, CaseIterable { case caption, vqa, itm }
 
-    @Option(name: .long, help: "Model directory (config.json + model.safetensors).")
+    @Option(name: .long, help: "Model directory or hub id (OWNER/NAME[@REVISION]).")
     var model: String
 
-    @Option(name: .long, help: "Model kind: caption (BlipForConditionalGeneration), vqa, itm.")
-    var task = Task.caption
+    @Option(name: .long, help: ArgumentHelp(
+        "Model kind: caption (BlipForConditionalGeneration), vqa, itm.",
+        discussion: "Default: from config.json's architectures."))
+    var task: Task?
 
     @Option(name: .long, help: "Repetitions of each measurement (the median is reported).")
     var repeats = 3
 
-    @Option(name: .long, help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Option(name: .long, help: """
         Comma-separated measurements. caption: vision, greedy, beam3, parts; vqa: vqa; \
@@ -32,11 +34,34 @@ struct BenchCommand: ParsableCommand {
     static let question = "what is the man holding in his hand?"
     static let text = "a man in a space suit holding a flag"
 
+    /// The task a model directory's config.json names in `architectures`.
+    static func task(of directory: URL) throws -> Task {
+        let architectures = try BlipConfig.load(directory: directory).architectures ?? []
+        if architectures.contains("BlipForConditionalGeneration") { return .caption }
+        if architectures.contains("BlipForQuestionAnswering") { return .vqa }
+        if architectures.contains("BlipForImageTextRetrieval") { return .itm }
+        throw ValidationError("\(directory.path)/config.json names no BLIP task in \"architectures\" "
+            + "(\(architectures)); give --task caption, vqa or itm")
+    }
+
+    func validate() throws {
+        if !(1...1000).contains(repeats) { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
+    }
+
     func run() throws {
-        if let threads { Parallel.threads = threads }
+        try reportingErrors {
+            let directory = try ModelResolver.resolve(model)
+            try measure(directory: directory, task: task ?? Self.task(of: directory))
+        }
+    }
+
+    private func measure(directory: URL, task: Task) throws {
         let wanted = Set(only.split(separator: ",").map(String.init))
-        let directory = URL(fileURLWithPath: model)
         var timer = BenchTimer(repeats: repeats)
+        timer.result["task"] = task.rawValue
+        timer.result["threads"] = Parallel.threads
+        timer.result["cpu"] = cpuDescription()
+        timer.result["kernels"] = Parallel.kernelPath
         let t0 = Date()
         switch task {
         case .caption:
@@ -119,6 +144,17 @@ func randomPixels(size: Int) -> Tensor {
     var rng = SystemRandomNumberGenerator()
     return Tensor((0..<(3 * size * size)).map { _ in Float.random(in: -1.5...1.5, using: &rng) },
                   shape: [1, 3, size, size])
+}
+
+/// The CPU model and the kernel path the SIMD kernels take (as `blip bench` prints it).
+func cpuDescription() -> String {
+    var model = "unknown CPU"
+    if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+       let colon = line.firstIndex(of: ":") {
+        model = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return model
 }
 
 /// Peak resident set size of this process (VmHWM on Linux), in bytes.

@@ -62,6 +62,10 @@ void bk_pool_run(bk_task_fn fn, void *ctx, size_t parts);
 /// Threads a parallel region can use (workers + the caller).
 size_t bk_pool_size(void);
 
+/// The clone of the multi-versioned kernels this CPU runs: "avx512f", "avx2", "default"
+/// (x86-64 Linux), or "portable" where the kernels are not multi-versioned.
+const char *bk_kernel_path(void);
+
 /// CPUs this process may run on (sched_getaffinity on Linux; online CPUs elsewhere).
 size_t bk_affinity_cpus(void);
 
