@@ -133,13 +133,12 @@ public struct BlipVisionModel: Sendable {
 
     /// Loads from the weights under `w` (usually `vision_model`).
     public init(_ w: WeightScope, config: BlipVisionConfig) throws {
-        guard config.hiddenSize % config.numAttentionHeads == 0 else {
-            throw BlipModelError.unsupportedModel("vision hidden_size \(config.hiddenSize) is not divisible by \(config.numAttentionHeads) heads")
-        }
+        if let problem = config.problem() { throw BlipModelError.unsupportedModel(problem) }
         guard config.hiddenAct == "gelu" else {
             throw BlipModelError.unsupportedModel("vision hidden_act \(config.hiddenAct) is not supported (only gelu)")
         }
         self.config = config
+        try w.requireLayers("encoder.layers", count: config.numHiddenLayers, configField: "vision_config.num_hidden_layers")
         embeddings = try BlipVisionEmbeddings(w.scope("embeddings"), config: config)
         layers = try (0..<config.numHiddenLayers).map {
             try BlipVisionEncoderLayer(w.scope("encoder.layers").scope($0), config: config)
