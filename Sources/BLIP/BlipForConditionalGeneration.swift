@@ -47,6 +47,7 @@ public struct BlipForConditionalGeneration: Sendable {
     /// Generates token ids (bos, prompt and new tokens, as transformers returns them) for a
     /// batch of images: `numReturnSequences` rows per image.
     public func generate(pixelValues: Tensor, promptIds: [Int]? = nil, options: GenerationOptions = .init()) throws -> [[Int]] {
+        try visionModel.checkInput(pixelValues)
         let embeds = imageEmbeddings(pixelValues)
         return try generate(imageEmbeddings: embeds, promptIds: promptIds, options: options)
     }

@@ -199,6 +199,18 @@ final class HardeningTests: XCTestCase {
         }
     }
 
+    /// Pixel values of the wrong size reach the vision model only through throwing entry points.
+    func testWrongSizedPixelValuesAreInvalidInput() throws {
+        let captioner = try BlipCaptioner(modelDirectory: TinyFixture.directory)
+        let pixels = Tensor([Float](repeating: 0, count: 3 * 96 * 96), shape: [1, 3, 96, 96])
+        XCTAssertEqual(errorMessage { _ = try captioner.model.generate(pixelValues: pixels) },
+                       "pixel values have shape [1, 3, 96, 96]; the vision model needs [B, 3, 48, 48]")
+        let answerer = try BlipQuestionAnswerer(modelDirectory: TinyFixture.directory.deletingLastPathComponent()
+            .appendingPathComponent("tiny-vqa"))
+        XCTAssertEqual(errorMessage { _ = try answerer.encode(pixelValues: Tensor([Float](repeating: 0, count: 3 * 20 * 48), shape: [1, 3, 20, 48])) },
+                       "pixel values have shape [1, 3, 20, 48]; the vision model needs [B, 3, 48, 48]")
+    }
+
     func testEmptyVQAQuestionIsInvalidInput() throws {
         let answerer = try BlipQuestionAnswerer(modelDirectory: TinyFixture.directory.deletingLastPathComponent()
             .appendingPathComponent("tiny-vqa"))

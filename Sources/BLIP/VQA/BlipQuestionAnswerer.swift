@@ -87,6 +87,7 @@ public struct BlipQuestionAnswerer: Sendable {
         guard pixelValues.rank == 4, pixelValues.shape[0] == 1 else {
             throw BlipModelError.invalidInput("pixel values must be [1, 3, H, W], got \(pixelValues.shape)")
         }
+        try model.visionModel.checkInput(pixelValues)
         let embeds = model.imageEmbeddings(pixelValues)
         return VQAImageEncoding(embeddings: embeds, crossAttention: model.imageCrossAttention(embeds))
     }

@@ -146,6 +146,17 @@ public struct BlipVisionModel: Sendable {
         postLayerNorm = try w.layerNorm("post_layernorm", size: config.hiddenSize, eps: config.layerNormEps)
     }
 
+    /// Throws `invalidInput` unless `pixels` is [B, 3, H, W] with H and W multiples of the patch
+    /// size and no more patches than position embeddings (`callAsFunction` traps otherwise).
+    public func checkInput(_ pixels: Tensor) throws {
+        let p = config.patchSize
+        guard pixels.rank == 4, pixels.shape[0] >= 1, pixels.shape[1] == 3, pixels.shape[2] % p == 0, pixels.shape[3] % p == 0,
+              (pixels.shape[2] / p) * (pixels.shape[3] / p) + 1 <= config.numPositions else {
+            throw BlipModelError.invalidInput(
+                "pixel values have shape \(pixels.shape); the vision model needs [B, 3, \(config.imageSize), \(config.imageSize)]")
+        }
+    }
+
     /// pixels [B, 3, H, W] -> last_hidden_state [B, 1 + patches, C]
     public func callAsFunction(_ pixels: Tensor) -> Tensor {
         var x = embeddings(pixels)
