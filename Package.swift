@@ -87,6 +87,8 @@ let package = Package(
             name: "BLIPIndexTests",
             dependencies: ["BLIP", "BLIPHub", "BLIPIndex", "BLIPIndexTestSupport", "IndexCrashHelper"]
         ),
+        // Runs the `blip` executable end to end (exit codes, stdout, stderr) on the tiny fixtures.
+        .testTarget(name: "BLIPCLITests", dependencies: ["blip"]),
         .testTarget(
             name: "BlipServerTests",
             dependencies: [

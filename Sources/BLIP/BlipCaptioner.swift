@@ -46,6 +46,7 @@ public struct BlipCaptioner: Sendable {
         model = try BlipForConditionalGeneration(directory: modelDirectory)
         tokenizer = try BertTokenizer(directory: modelDirectory)
         imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
+        try checkModelFiles(modelDirectory, config: model.config, tokenizer: tokenizer, imageProcessor: imageProcessor)
         defaultGeneration = try GenerationConfigFile.load(directory: modelDirectory)?.options ?? GenerationOptions()
     }
 
@@ -62,6 +63,9 @@ public struct BlipCaptioner: Sendable {
         return Tensor(values, shape: [images.count, 3, h, w])
     }
 
+    /// Most images `captions(for:options:)` takes at once (activations grow with the batch).
+    public static let maxBatchSize = 1_024
+
     /// Options with the checkpoint's generation defaults: start from these to change a few.
     public var defaultOptions: CaptionOptions { CaptionOptions(generation: defaultGeneration) }
 
@@ -76,6 +80,9 @@ public struct BlipCaptioner: Sendable {
     public func captions(for images: [RGBImage], options: CaptionOptions? = nil,
                          monitor: GenerationMonitor? = nil) throws -> [[Caption]] {
         guard !images.isEmpty else { return [] }
+        guard images.count <= Self.maxBatchSize else {
+            throw BlipModelError.invalidInput("\(images.count) images in one batch; at most \(Self.maxBatchSize)")
+        }
         let options = options ?? defaultOptions
         let promptIds = options.prompt.map { tokenizer.encode($0) }
         let rows = try model.generate(pixelValues: pixelValues(images), promptIds: promptIds, options: options.generation,

@@ -49,6 +49,7 @@ public struct BlipForConditionalGeneration: Sendable {
     /// `monitor` streams the steps and can cancel (`CancellationError`).
     public func generate(pixelValues: Tensor, promptIds: [Int]? = nil, options: GenerationOptions = .init(),
                          monitor: GenerationMonitor? = nil) throws -> [[Int]] {
+        try visionModel.checkInput(pixelValues)
         try monitor?.checkCancelled()
         let embeds = imageEmbeddings(pixelValues)
         return try generate(imageEmbeddings: embeds, promptIds: promptIds, options: options, monitor: monitor)

@@ -67,10 +67,11 @@ public actor DynamicBatcher<Input: Sendable, Output: Sendable, Key: Equatable & 
         }
     }
 
-    /// Requests that could join the oldest request's batch.
+    /// Requests that could join the oldest request's batch (the oldest itself always counts, even
+    /// when its key is not equal to itself, e.g. one holding NaN).
     private func readyCount() -> Int {
         guard let first = pending.first else { return 0 }
-        return pending.lazy.filter { $0.key == first.key }.count
+        return 1 + pending.dropFirst().lazy.filter { $0.key == first.key }.count
     }
 
     private func drain() async {
@@ -82,10 +83,11 @@ public actor DynamicBatcher<Input: Sendable, Output: Sendable, Key: Equatable & 
                 await sleeper.value
                 self.sleeper = nil
             }
-            // Take up to maxBatchSize requests with the oldest request's key, in arrival order.
-            var batch: [Pending] = []
+            // Take the oldest request (by position, so a key that is not equal to itself still
+            // runs) and up to maxBatchSize - 1 later ones with an equal key, in arrival order.
+            var batch: [Pending] = [pending[0]]
             var rest: [Pending] = []
-            for p in pending {
+            for p in pending.dropFirst() {
                 if batch.count < maxBatchSize && p.key == first.key { batch.append(p) } else { rest.append(p) }
             }
             pending = rest

@@ -54,6 +54,9 @@ public struct GenerationParameters: Decodable, Sendable, Equatable {
         func double(_ k: CodingKeys) throws -> Double? {
             guard let s = fields[k.rawValue] else { return nil }
             guard let v = Double(s.trimmingCharacters(in: .whitespaces)) else { throw APIError.unprocessable("\(k.rawValue) must be a number, got \"\(s.prefix(40))\"") }
+            guard v.isFinite else {
+                throw APIError.unprocessable("\(k.rawValue) must be a finite number, got \"\(s.prefix(40))\"", type: "invalid_parameter")
+            }
             return v
         }
         p.maxNewTokens = try int(.maxNewTokens)

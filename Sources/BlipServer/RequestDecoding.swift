@@ -10,6 +10,14 @@ func decodeJSONBody<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throw
     do {
         return try JSONDecoder().decode(T.self, from: data)
     } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+        // Linux Foundation reports a number that does not fit its field (`"seed": -1`, 25 digits)
+        // as invalid JSON with an empty path: find the field, answer 422 naming it.
+        if let number = JSONNumberProblem.find(T.self, in: data) {
+            throw APIError.unprocessable(number.description, type: "invalid_field")
+        }
+        if (try? JSONSerialization.jsonObject(with: data)) != nil {
+            throw APIError.unprocessable("a number in the request body is out of range for its field", type: "invalid_field")
+        }
         throw APIError.badRequest("request body is not valid JSON", type: "invalid_json")
     } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
         throw APIError.badRequest("request body is not a JSON object", type: "invalid_json")

@@ -72,3 +72,36 @@ func forEachImageBatch(_ paths: [String], batchSize: Int, maxPixels: Int,
     }
     return failures
 }
+
+/// Bounds of the CLI's numeric options, checked before any model loads (the library checks the
+/// same generation limits again, with the checkpoint's defaults applied).
+enum OptionLimits {
+    /// `--batch-size` at most (images or texts encoded together).
+    static let maxBatchSize = 1_024
+}
+
+/// Throws a `ValidationError` ("--beams must be at least 1, got -1") unless `value` is in `range`.
+func checkOption(_ flag: String, _ value: Int?, _ range: ClosedRange<Int>) throws {
+    guard let value else { return }
+    if value < range.lowerBound { throw ValidationError("\(flag) must be at least \(range.lowerBound), got \(value)") }
+    if value > range.upperBound { throw ValidationError("\(flag) must be at most \(range.upperBound), got \(value)") }
+}
+
+/// Throws a `ValidationError` unless `value` is finite and satisfies `rule` (described by `what`,
+/// e.g. "a number > 0").
+func checkOption(_ flag: String, _ value: Double?, _ what: String, _ rule: (Double) -> Bool = { _ in true }) throws {
+    guard let value else { return }
+    guard value.isFinite, rule(value) else { throw ValidationError("\(flag) must be \(what), got \(value)") }
+}
+
+/// The generation flags shared by `caption` and `vqa`, checked one by one (and min ≤ max when
+/// both are given).
+func checkGenerationFlags(beams: Int?, maxNewTokens: Int?, minNewTokens: Int?, numReturnSequences: Int? = nil) throws {
+    try checkOption("--beams", beams, 1...GenerationOptions.maxBeams)
+    try checkOption("--num-return-sequences", numReturnSequences, 1...GenerationOptions.maxBeams)
+    try checkOption("--max-new-tokens", maxNewTokens, 1...GenerationOptions.maxTokens)
+    try checkOption("--min-new-tokens", minNewTokens, 0...GenerationOptions.maxTokens)
+    if let minNewTokens, let maxNewTokens, minNewTokens > maxNewTokens {
+        throw ValidationError("--min-new-tokens (\(minNewTokens)) must not exceed --max-new-tokens (\(maxNewTokens))")
+    }
+}

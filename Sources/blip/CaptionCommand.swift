@@ -12,37 +12,37 @@ struct CaptionCommand: ParsableCommand {
     @Option(help: "Conditional captioning prompt, e.g. \"a picture of\".")
     var prompt: String?
 
-    @Option(help: "Beam search width (1: greedy or sampling).")
+    @Option(parsing: .unconditional, help: "Beam search width (1: greedy or sampling).")
     var beams: Int?
 
-    @Option(name: .customLong("max-new-tokens"), help: "New tokens at most (default 20, or generation_config.json).")
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "New tokens at most (default 20, or generation_config.json).")
     var maxNewTokens: Int?
 
-    @Option(name: .customLong("min-new-tokens"), help: "New tokens before the caption may end.")
+    @Option(name: .customLong("min-new-tokens"), parsing: .unconditional, help: "New tokens before the caption may end.")
     var minNewTokens: Int?
 
     @Flag(help: "Sample (multinomial) instead of greedy decoding.")
     var sample = false
 
-    @Option(name: .customLong("top-k"), help: "Sampling: keep the K most likely tokens (default 50, 0: off).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Sampling: keep the K most likely tokens (default 50, 0: off).")
     var topK: Int?
 
-    @Option(name: .customLong("top-p"), help: "Sampling: nucleus probability mass (default 1: off).")
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Sampling: nucleus probability mass (default 1: off).")
     var topP: Double?
 
-    @Option(help: "Sampling temperature (default 1).")
+    @Option(parsing: .unconditional, help: "Sampling temperature (default 1).")
     var temperature: Double?
 
-    @Option(help: "Seed for sampling (reproducible output).")
+    @Option(parsing: .unconditional, help: "Seed for sampling (reproducible output).")
     var seed: UInt64?
 
-    @Option(name: .customLong("repetition-penalty"), help: "Penalty for repeated tokens (1: off).")
+    @Option(name: .customLong("repetition-penalty"), parsing: .unconditional, help: "Penalty for repeated tokens (1: off).")
     var repetitionPenalty: Double?
 
-    @Option(name: .customLong("length-penalty"), help: "Beam search length penalty (default 1).")
+    @Option(name: .customLong("length-penalty"), parsing: .unconditional, help: "Beam search length penalty (default 1).")
     var lengthPenalty: Double?
 
-    @Option(name: .customLong("num-return-sequences"), help: "Captions per image (beam search or sampling).")
+    @Option(name: .customLong("num-return-sequences"), parsing: .unconditional, help: "Captions per image (beam search or sampling).")
     var numReturnSequences: Int?
 
     @Flag(name: .customLong("strip-prompt"), help: "Remove the prompt from the caption text, as the official BLIP code does.")
@@ -51,10 +51,10 @@ struct CaptionCommand: ParsableCommand {
     @Flag(help: "One JSON object per line: {\"image\", \"caption\", \"token_ids\"}.")
     var json = false
 
-    @Option(name: .customLong("batch-size"), help: "Images encoded together.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images encoded together.")
     var batchSize = 4
 
-    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
     var maxPixels = RGBImage.defaultMaxPixels
 
     @Argument(help: "Image files (JPEG, PNG, WebP).")
@@ -62,7 +62,15 @@ struct CaptionCommand: ParsableCommand {
 
     func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one image") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        try checkOption("--batch-size", batchSize, 1...OptionLimits.maxBatchSize)
+        try checkOption("--max-pixels", maxPixels, 1...Int.max)
+        try checkGenerationFlags(beams: beams, maxNewTokens: maxNewTokens, minNewTokens: minNewTokens,
+                                 numReturnSequences: numReturnSequences)
+        try checkOption("--top-k", topK, 0...Int.max)
+        try checkOption("--top-p", topP, "a number in (0, 1]") { $0 > 0 && $0 <= 1 }
+        try checkOption("--temperature", temperature, "a finite number > 0") { $0 > 0 }
+        try checkOption("--repetition-penalty", repetitionPenalty, "a finite number > 0") { $0 > 0 }
+        try checkOption("--length-penalty", lengthPenalty, "a finite number")
     }
 
     func options(defaults: GenerationOptions) -> CaptionOptions {

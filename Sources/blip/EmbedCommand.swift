@@ -25,15 +25,16 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("text"), parsing: .upToNextOption, help: "Texts to embed.")
     var texts: [String] = []
 
-    @Option(name: .customLong("batch-size"), help: "Images or texts encoded together.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images or texts encoded together.")
     var batchSize = 8
 
-    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
     var maxPixels = RGBImage.defaultMaxPixels
 
     func validate() throws {
         if images.isEmpty == texts.isEmpty { throw ValidationError("give either --image IMAGE... or --text TEXT...") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        try checkOption("--batch-size", batchSize, 1...OptionLimits.maxBatchSize)
+        try checkOption("--max-pixels", maxPixels, 1...Int.max)
     }
 
     func run() throws {

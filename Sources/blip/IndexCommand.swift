@@ -47,7 +47,7 @@ struct IndexAddCommand: ParsableCommand {
     @OptionGroup var modelOption: ModelOption
     @OptionGroup var indexOption: IndexFileOption
 
-    @Option(name: .customLong("batch-size"), help: "Images embedded and committed together.")
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images embedded and committed together.")
     var batchSize = 8
 
     @Flag(help: "Hash every file, even when its size and modification time are unchanged.")
@@ -64,7 +64,7 @@ struct IndexAddCommand: ParsableCommand {
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one image file or folder") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        try checkOption("--batch-size", batchSize, 1...OptionLimits.maxBatchSize)
     }
 
     func run() throws {

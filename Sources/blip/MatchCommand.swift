@@ -24,10 +24,10 @@ struct MatchCommand: ParsableCommand {
     @Flag(help: "With --json, also print the two ITM logits [no match, match] as \"itm_logits\".")
     var logits = false
 
-    @Option(help: "Time the whole match (image decoding excluded) this many times; the median goes to stderr.")
+    @Option(parsing: .unconditional, help: "Time the whole match (image decoding excluded) this many times; the median goes to stderr.")
     var `repeat`: Int?
 
-    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
     var maxPixels = RGBImage.defaultMaxPixels
 
     @Argument(help: "Image file (JPEG, PNG, WebP).")
@@ -38,7 +38,8 @@ struct MatchCommand: ParsableCommand {
 
     func validate() throws {
         if texts.isEmpty { throw ValidationError("give at least one text after the image") }
-        if let r = `repeat`, r < 1 { throw ValidationError("--repeat must be at least 1") }
+        try checkOption("--repeat", `repeat`, 1...100_000)
+        try checkOption("--max-pixels", maxPixels, 1...Int.max)
     }
 
     func run() throws {

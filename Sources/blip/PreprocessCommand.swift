@@ -22,8 +22,8 @@ struct PreprocessCommand: ParsableCommand {
         try reportingErrors {
             let processor = try ImageProcessor(modelDirectory: modelOption.url)
             let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
+            let (w, h) = try processor.checkedOutputSize(forWidth: rgb.width, height: rgb.height)
             let values = processor.pixelValues(for: rgb)
-            let (w, h) = processor.outputSize(forWidth: rgb.width, height: rgb.height)
             try NumpyWriter.writeFloat32(values, shape: [1, 3, h, w], to: URL(fileURLWithPath: output))
         }
     }

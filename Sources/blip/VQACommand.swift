@@ -10,25 +10,25 @@ struct VQACommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
 
-    @Option(help: "Beam search width (1: greedy).")
+    @Option(parsing: .unconditional, help: "Beam search width (1: greedy).")
     var beams: Int?
 
-    @Option(name: .customLong("max-new-tokens"), help: "Answer tokens at most (default 20, or generation_config.json).")
+    @Option(name: .customLong("max-new-tokens"), parsing: .unconditional, help: "Answer tokens at most (default 20, or generation_config.json).")
     var maxNewTokens: Int?
 
-    @Option(name: .customLong("min-new-tokens"), help: "Answer tokens before the answer may end.")
+    @Option(name: .customLong("min-new-tokens"), parsing: .unconditional, help: "Answer tokens before the answer may end.")
     var minNewTokens: Int?
 
     @Option(help: "Rank mode: candidate answers, one per line or a JSON array of strings (official BLIP rank_answer).")
     var answers: String?
 
-    @Option(name: .customLong("top-k"), help: "Rank mode: candidates re-ranked by full likelihood (default 128).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Rank mode: candidates re-ranked by full likelihood (default 128).")
     var topK: Int?
 
     @Flag(help: "One JSON object per question: {\"image\", \"question\", \"answer\", \"token_ids\"} (rank mode adds \"answers\": [{\"answer\", \"index\", \"probability\", \"score\"}]).")
     var json = false
 
-    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
+    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
     var maxPixels = RGBImage.defaultMaxPixels
 
     @Argument(help: "Image file (JPEG, PNG, WebP).")
@@ -39,6 +39,11 @@ struct VQACommand: ParsableCommand {
 
     func validate() throws {
         if questions.isEmpty { throw ValidationError("give at least one question after the image") }
+        if let empty = questions.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw ValidationError("question \(empty + 1) is empty: ask something about the image")
+        }
+        try checkGenerationFlags(beams: beams, maxNewTokens: maxNewTokens, minNewTokens: minNewTokens)
+        try checkOption("--max-pixels", maxPixels, 1...Int.max)
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if topK != nil && answers == nil { throw ValidationError("--top-k needs --answers") }
         if answers != nil && (beams != nil || maxNewTokens != nil || minNewTokens != nil) {

@@ -126,4 +126,37 @@ final class BatchingTests: XCTestCase {
         XCTAssertEqual(sizes.batchSizes.first, 3, "\(sizes.batchSizes)")
         XCTAssertTrue(sizes.batchSizes == [3, 1, 1, 1, 2] || sizes.batchSizes == [3, 2, 1, 1], "\(sizes.batchSizes)")
     }
+
+    /// A key that does not equal itself (like a key holding NaN) must still run: every request
+    /// completes, each in its own batch, instead of the batcher spinning on empty batches.
+    func testKeyThatIsNeverEqualStillCompletesEveryRequest() async throws {
+        struct NeverEqual: Equatable, Sendable { static func == (_: Self, _: Self) -> Bool { false } }
+        let sizes = BatchLog()
+        let batcher = DynamicBatcher<Int, Int, NeverEqual>(
+            name: "t", maxBatchSize: 4, maxWait: .milliseconds(5), queueLimit: 16, thread: ModelThread(name: "t")
+        ) { inputs, _ in
+            sizes.record(inputs.count)
+            return inputs.map { $0 + 100 }
+        }
+        // Watchdog: before the fix the batcher never answered; fail instead of hanging.
+        let results: [Int: Int]? = await withTaskGroup(of: [Int: Int]?.self) { group in
+            group.addTask {
+                await withTaskGroup(of: (Int, Int?).self) { inner in
+                    for i in 0..<5 { inner.addTask { (i, try? await batcher.submit(i, key: NeverEqual())) } }
+                    var out: [Int: Int] = [:]
+                    for await (i, r) in inner { if let r { out[i] = r } }
+                    return out
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        XCTAssertEqual(results, [0: 100, 1: 101, 2: 102, 3: 103, 4: 104])
+        XCTAssertEqual(sizes.batchSizes, [1, 1, 1, 1, 1])
+    }
 }

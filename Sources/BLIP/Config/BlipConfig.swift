@@ -1,7 +1,7 @@
 import Foundation
 
 /// Errors about a model directory or its configuration files.
-public enum BlipModelError: Error, CustomStringConvertible, Equatable {
+public enum BlipModelError: Error, CustomStringConvertible, Equatable, LocalizedError {
     case notADirectory(String)
     case missingFile(String)
     case invalidJSON(file: String, reason: String)
@@ -25,6 +25,8 @@ public enum BlipModelError: Error, CustomStringConvertible, Equatable {
         case .invalidInput(let m): return m
         }
     }
+
+    public var errorDescription: String? { description }
 }
 
 /// Throws `notADirectory` unless `url` is an existing directory.
@@ -59,7 +61,17 @@ func decodeJSONFile<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
         let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
         throw BlipModelError.invalidJSON(file: url.path, reason: "\(path): \(ctx.debugDescription)")
     } catch let DecodingError.dataCorrupted(ctx) {
-        throw BlipModelError.invalidJSON(file: url.path, reason: ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)
+        if let number = JSONNumberProblem.find(T.self, in: data) {
+            throw BlipModelError.invalidJSON(file: url.path, reason: number.description)
+        }
+        let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+        let reason = ctx.underlyingError.map { ($0 as NSError).localizedDescription } ?? ctx.debugDescription
+        throw BlipModelError.invalidJSON(file: url.path, reason: path.isEmpty ? reason : "\(path): \(reason)")
+    } catch let DecodingError.keyNotFound(key, ctx) {
+        let path = (ctx.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+        throw BlipModelError.invalidJSON(file: url.path, reason: "missing field \(path)")
+    } catch let error as BlipModelError {
+        throw error
     } catch {
         throw BlipModelError.invalidJSON(file: url.path, reason: "\(error)")
     }
@@ -188,6 +200,7 @@ public struct BlipConfig: Codable, Sendable, Equatable {
             throw BlipModelError.unsupportedModel(
                 "\(url.path): model_type is \"\(config.modelType)\", expected \"blip\"")
         }
+        if let problem = config.problem() { throw BlipModelError.invalidJSON(file: url.path, reason: problem) }
         return config
     }
 }

@@ -40,19 +40,50 @@ public struct GenerationOptions: Sendable, Equatable {
 
     public init() {}
 
-    /// Checks value ranges; throws `BlipModelError.invalidInput` naming the bad option.
+    /// Most beams (and sequences returned per input) the library runs: beam search keeps a KV
+    /// cache per beam, so this bounds memory.
+    public static let maxBeams = 64
+    /// Most new tokens, or total tokens (`max_length` / `min_length`), any option may ask for.
+    /// The model's `max_position_embeddings` is the tighter limit at generation time.
+    public static let maxTokens = 65_536
+
+    /// Checks value ranges; throws `BlipModelError.invalidInput` naming the bad option and the
+    /// limit. Non-finite numbers (NaN, infinity) are refused for every floating-point option.
     public func validate() throws {
         func bad(_ m: String) -> BlipModelError { .invalidInput("invalid generation option: \(m)") }
-        if numBeams < 1 { throw bad("num_beams must be at least 1") }
-        if numReturnSequences < 1 || numReturnSequences > numBeams && !doSample {
+        let limit = Self.maxTokens
+        if numBeams < 1 { throw bad("num_beams must be at least 1, got \(numBeams)") }
+        if numBeams > Self.maxBeams { throw bad("num_beams must be at most \(Self.maxBeams), got \(numBeams)") }
+        if numReturnSequences < 1 { throw bad("num_return_sequences must be at least 1, got \(numReturnSequences)") }
+        if numReturnSequences > Self.maxBeams {
+            throw bad("num_return_sequences must be at most \(Self.maxBeams), got \(numReturnSequences)")
+        }
+        if numReturnSequences > numBeams && !doSample {
             throw bad("num_return_sequences (\(numReturnSequences)) must be between 1 and num_beams (\(numBeams))")
         }
-        if let m = maxNewTokens, m < 1 { throw bad("max_new_tokens must be at least 1") }
-        if let m = minNewTokens, m < 0 { throw bad("min_new_tokens must be non-negative") }
-        if temperature <= 0 || !temperature.isFinite { throw bad("temperature must be positive") }
-        if topP <= 0 || topP > 1 { throw bad("top_p must be in (0, 1]") }
-        if topK < 0 { throw bad("top_k must be non-negative") }
-        if repetitionPenalty <= 0 || !repetitionPenalty.isFinite { throw bad("repetition_penalty must be positive") }
+        for (name, value) in [("max_new_tokens", maxNewTokens), ("max_length", maxLength)] {
+            guard let value else { continue }
+            if value < 1 { throw bad("\(name) must be at least 1, got \(value)") }
+            if value > limit { throw bad("\(name) must be at most \(limit), got \(value)") }
+        }
+        for (name, value) in [("min_new_tokens", minNewTokens), ("min_length", minLength)] {
+            guard let value else { continue }
+            if value < 0 { throw bad("\(name) must be non-negative, got \(value)") }
+            if value > limit { throw bad("\(name) must be at most \(limit), got \(value)") }
+        }
+        if let minNewTokens, let maxNewTokens, minNewTokens > maxNewTokens {
+            throw bad("min_new_tokens (\(minNewTokens)) must not exceed max_new_tokens (\(maxNewTokens))")
+        }
+        if let minLength, let maxLength, minLength > maxLength {
+            throw bad("min_length (\(minLength)) must not exceed max_length (\(maxLength))")
+        }
+        if !temperature.isFinite || temperature <= 0 { throw bad("temperature must be a finite number > 0, got \(temperature)") }
+        if !topP.isFinite || topP <= 0 || topP > 1 { throw bad("top_p must be in (0, 1], got \(topP)") }
+        if topK < 0 { throw bad("top_k must be non-negative, got \(topK)") }
+        if !repetitionPenalty.isFinite || repetitionPenalty <= 0 {
+            throw bad("repetition_penalty must be a finite number > 0, got \(repetitionPenalty)")
+        }
+        if !lengthPenalty.isFinite { throw bad("length_penalty must be a finite number, got \(lengthPenalty)") }
         if doSample && numBeams > 1 { throw bad("sampling with beams (beam-sample) is not supported") }
     }
 
@@ -107,7 +138,13 @@ public struct GenerationConfigFile: Decodable, Sendable {
     public static func load(directory: URL) throws -> GenerationConfigFile? {
         let url = directory.appendingPathComponent("generation_config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        return try decodeJSONFile(GenerationConfigFile.self, from: url)
+        let file = try decodeJSONFile(GenerationConfigFile.self, from: url)
+        do {
+            try file.options.validate()
+        } catch BlipModelError.invalidInput(let message) {
+            throw BlipModelError.invalidJSON(file: url.path, reason: message)
+        }
+        return file
     }
 
     /// Options with this file's values as defaults.

@@ -28,10 +28,17 @@ public struct TextGenerator: Sendable {
         guard prompts.count == cross.imageBatch else {
             throw BlipModelError.invalidInput("\(prompts.count) prompts for \(cross.imageBatch) images")
         }
-        let maxLength = options.maxTotalLength(promptLength: promptLength, maxPositions: decoder.config.maxPositionEmbeddings)
-        guard maxLength <= decoder.config.maxPositionEmbeddings else {
+        // One rule for every option set: the prompt must leave room for at least one new token,
+        // and prompt plus the new tokens asked for must fit the position embeddings.
+        let maxPositions = decoder.config.maxPositionEmbeddings
+        guard promptLength < maxPositions else {
             throw BlipModelError.invalidInput(
-                "prompt plus new tokens (\(maxLength)) exceeds max_position_embeddings (\(decoder.config.maxPositionEmbeddings))")
+                "prompt of \(promptLength) tokens leaves no room to generate: the model has max_position_embeddings \(maxPositions), so the prompt must be at most \(maxPositions - 1) tokens")
+        }
+        let maxLength = options.maxTotalLength(promptLength: promptLength, maxPositions: maxPositions)
+        guard maxLength <= maxPositions else {
+            throw BlipModelError.invalidInput(
+                "prompt plus new tokens (\(promptLength) + \(maxLength - promptLength)) exceeds max_position_embeddings (\(maxPositions))")
         }
         if promptLength >= maxLength { return prompts }
         let processing = LogitsProcessing(options: options, eosTokenId: eosTokenId,

@@ -54,6 +54,7 @@ public struct ImageProcessor: Sendable, Equatable {
     }
 
     /// Reads `preprocessor_config.json`; `nil`, or any missing key, gives BLIP's defaults.
+    /// Output sides (height, width, shortest_edge) are at most `BlipConfigLimits.maxImageSize`.
     /// Understood keys: do_resize, size ({height, width}, {shortest_edge} or a bare integer = square),
     /// resample (1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming), do_rescale, rescale_factor,
     /// do_normalize, image_mean, image_std (lists of 3 or one number), do_convert_rgb (images are always
@@ -70,95 +71,46 @@ public struct ImageProcessor: Sendable, Equatable {
         try self.init(configData: data, source: configFile.path)
     }
 
-    /// Parses the JSON text of a `preprocessor_config.json`.
+    /// Parses the JSON text of a `preprocessor_config.json` (decoded with `Decodable`, so `0`, `1`
+    /// and `1.0` are numbers on every platform).
     public init(configData data: Data, source: String = "preprocessor_config.json") throws {
         self.init()
-        let object: Any
+        let file: PreprocessorConfigFile
         do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw ImageProcessorConfigError("\(source): invalid JSON: \(error.localizedDescription)")
-        }
-        guard let json = object as? [String: Any] else {
+            file = try JSONDecoder().decode(PreprocessorConfigFile.self, from: data)
+        } catch let error as PreprocessorConfigFile.FieldError {
+            throw ImageProcessorConfigError("\(source): \(error.message)")
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
             throw ImageProcessorConfigError("\(source): expected a JSON object")
+        } catch {
+            throw ImageProcessorConfigError("\(source): invalid JSON (truncated, malformed, or a number out of range)")
         }
-        func fail(_ message: String) -> ImageProcessorConfigError { ImageProcessorConfigError("\(source): \(message)") }
-        func bool(_ key: String) throws -> Bool? {
-            guard let value = json[key], !(value is NSNull) else { return nil }
-            if let b = value as? Bool { return b }
-            throw fail("\(key) must be true or false")
-        }
-        func number(_ value: Any) -> Double? {
-            if value is Bool { return nil }
-            return (value as? NSNumber)?.doubleValue
-        }
-        func triple(_ key: String) throws -> [Double]? {
-            guard let value = json[key], !(value is NSNull) else { return nil }
-            if let n = number(value) { return [n, n, n] }
-            if let list = value as? [Any] {
-                let values = list.compactMap(number)
-                if values.count == 3 && list.count == 3 { return values }
-                if values.count == 1 && list.count == 1 { return [values[0], values[0], values[0]] }
-            }
-            throw fail("\(key) must be a number or a list of 3 numbers")
-        }
-        func positiveInt(_ value: Any?, _ what: String) throws -> Int {
-            guard let value, let n = number(value), n == n.rounded(), n >= 1, n <= 1_000_000 else {
-                throw fail("\(what) must be a positive integer")
-            }
-            return Int(n)
-        }
+        if file.doCenterCrop == true { throw ImageProcessorConfigError("\(source): do_center_crop is not supported") }
+        if let v = file.doResize { doResize = v }
+        if let v = file.size { size = v }
+        if let v = file.resample { resample = v }
+        if let v = file.doRescale { doRescale = v }
+        if let v = file.rescaleFactor { rescaleFactor = v }
+        if let v = file.doNormalize { doNormalize = v }
+        if let v = file.imageMean { imageMean = v }
+        if let v = file.imageStd { imageStd = v }
+    }
 
-        if let v = try bool("do_resize") { doResize = v }
-        if let value = json["size"], !(value is NSNull) {
-            if number(value) != nil {
-                let n = try positiveInt(value, "size")
-                size = .fixed(height: n, width: n)
-            } else if let dict = value as? [String: Any] {
-                if dict["height"] != nil || dict["width"] != nil {
-                    size = .fixed(height: try positiveInt(dict["height"], "size.height"),
-                                  width: try positiveInt(dict["width"], "size.width"))
-                } else if dict["shortest_edge"] != nil {
-                    if let longest = dict["longest_edge"], !(longest is NSNull) {
-                        throw fail("size.longest_edge is not supported")
-                    }
-                    size = .shortestEdge(try positiveInt(dict["shortest_edge"], "size.shortest_edge"))
-                } else {
-                    throw fail("size must have height and width, or shortest_edge")
-                }
-            } else {
-                throw fail("size must be an integer or an object")
-            }
+    /// Throws unless this processor produces exactly the `image_size`×`image_size` input the
+    /// vision model's position embeddings were trained for (any other size would need
+    /// transformers' `interpolate_pos_encoding`, which this port does not implement).
+    /// `source` names the preprocessor file in the message.
+    public func checkCompatible(with vision: BlipVisionConfig, source: String = "preprocessor_config.json") throws {
+        let n = vision.imageSize
+        let size: String
+        switch (doResize, self.size) {
+        case (true, .fixed(let h, let w)) where h == n && w == n: return
+        case (false, _): size = "do_resize false (images keep their own size)"
+        case (true, .fixed(let h, let w)): size = "size \(h)x\(w)"
+        case (true, .shortestEdge(let e)): size = "size {shortest_edge: \(e)}"
         }
-        if let value = json["resample"], !(value is NSNull) {
-            let code = try positiveIntOrZero(value)
-            guard let filter = ResamplingFilter(rawValue: code) else {
-                throw fail("resample \(code) is not supported (1 Lanczos, 2 bilinear, 3 bicubic, 4 box, 5 Hamming)")
-            }
-            resample = filter
-        }
-        if let v = try bool("do_rescale") { doRescale = v }
-        if let value = json["rescale_factor"], !(value is NSNull) {
-            guard let n = number(value), n.isFinite else { throw fail("rescale_factor must be a number") }
-            rescaleFactor = n
-        }
-        if let v = try bool("do_normalize") { doNormalize = v }
-        if let v = try triple("image_mean") { imageMean = v }
-        if let v = try triple("image_std") {
-            guard v.allSatisfy({ $0 != 0 }) else { throw fail("image_std must not contain 0") }
-            imageStd = v
-        }
-        _ = try bool("do_convert_rgb")
-        if try bool("do_center_crop") == true {
-            throw fail("do_center_crop is not supported")
-        }
-
-        func positiveIntOrZero(_ value: Any) throws -> Int {
-            guard let n = number(value), n == n.rounded(), n >= 0, n < 100 else {
-                throw fail("resample must be an integer")
-            }
-            return Int(n)
-        }
+        throw BlipModelError.unsupportedModel(
+            "\(source) gives \(size), but config.json vision_config.image_size is \(n): the vision model needs \(n)x\(n) images (set size to {\"height\": \(n), \"width\": \(n)})")
     }
 
     /// Output (width, height) for an input of the given size.
@@ -175,6 +127,21 @@ public struct ImageProcessor: Sendable, Equatable {
                 return (Int(Double(edge) * Double(width) / Double(height)), edge)
             }
         }
+    }
+
+    /// Most output pixels `checkedOutputSize` allows (a `shortest_edge` rule on a very long, thin
+    /// image would otherwise ask for an enormous buffer).
+    public static let maxOutputPixels = 64 << 20
+
+    /// `outputSize(forWidth:height:)`, throwing when the result exceeds `maxOutputPixels`.
+    public func checkedOutputSize(forWidth width: Int, height: Int) throws -> (width: Int, height: Int) {
+        let (w, h) = outputSize(forWidth: width, height: height)
+        guard w.multipliedReportingOverflow(by: h).partialValue <= Self.maxOutputPixels, w <= Self.maxOutputPixels,
+              h <= Self.maxOutputPixels else {
+            throw ImageProcessorConfigError(
+                "resizing a \(width)x\(height) image would give \(w)x\(h), more than \(Self.maxOutputPixels) pixels")
+        }
+        return (w, h)
     }
 
     /// Output height for a fixed-size configuration (BLIP: 384).
@@ -234,7 +201,7 @@ public struct ImageProcessor: Sendable, Equatable {
         -> (values: [Float], width: Int, height: Int)
     {
         let image = try RGBImage(contentsOf: url, maxPixels: maxPixels)
-        let (w, h) = outputSize(forWidth: image.width, height: image.height)
+        let (w, h) = try checkedOutputSize(forWidth: image.width, height: image.height)
         return (pixelValues(for: image), w, h)
     }
 }

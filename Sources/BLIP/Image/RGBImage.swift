@@ -47,8 +47,13 @@ public struct RGBImage: Sendable, Equatable {
 
     /// Decodes a JPEG, PNG or WebP file, turned upright for its EXIF orientation unless
     /// `applyingExifOrientation` is false. Throws `ImageDecodingError` naming the file and the problem.
+    /// Anything but a regular file (a device such as /dev/zero, a FIFO, a directory) is refused
+    /// before it is opened, so reading never blocks on a FIFO or runs forever on a device.
     public init(contentsOf url: URL, maxPixels: Int = RGBImage.defaultMaxPixels,
                 applyingExifOrientation: Bool = true) throws {
+        if let problem = regularFileProblem(url.path) {
+            throw ImageDecodingError(kind: .unreadable, source: url.path, detail: problem)
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)
@@ -76,4 +81,22 @@ public struct RGBImage: Sendable, Equatable {
         let i = (y * width + x) * 3
         return (pixels[i], pixels[i + 1], pixels[i + 2])
     }
+}
+
+/// Why `path` is not a readable regular file ("not a regular file (a FIFO)"), or nil when it is one
+/// (symbolic links are followed; a missing file is left to the read that follows).
+func regularFileProblem(_ path: String) -> String? {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return nil }
+    let kind: String
+    switch info.st_mode & S_IFMT {
+    case S_IFREG: return nil
+    case S_IFDIR: kind = "a directory"
+    case S_IFCHR: kind = "a character device"
+    case S_IFBLK: kind = "a block device"
+    case S_IFIFO: kind = "a FIFO"
+    case S_IFSOCK: kind = "a socket"
+    default: kind = "a special file"
+    }
+    return "not a regular file (\(kind))"
 }

@@ -50,6 +50,7 @@ public struct BlipImageTextMatcher: Sendable {
         model = try BlipForImageTextRetrieval(directory: modelDirectory)
         tokenizer = try BertTokenizer(directory: modelDirectory)
         imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
+        try checkModelFiles(modelDirectory, config: model.config, tokenizer: tokenizer, imageProcessor: imageProcessor)
         modelIdentifier = Self.identifier(of: modelDirectory)
     }
 

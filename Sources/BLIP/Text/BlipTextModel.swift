@@ -98,13 +98,12 @@ public struct BlipTextModel: Sendable {
 
     /// Loads from the weights under `w` (`text_decoder.bert` or `text_encoder`).
     public init(_ w: WeightScope, config: BlipTextConfig, crossAttention: Bool = true) throws {
-        guard config.hiddenSize % config.numAttentionHeads == 0 else {
-            throw BlipModelError.unsupportedModel("text hidden_size \(config.hiddenSize) is not divisible by \(config.numAttentionHeads) heads")
-        }
+        if let problem = config.problem() { throw BlipModelError.unsupportedModel(problem) }
         guard config.hiddenAct == "gelu" else {
             throw BlipModelError.unsupportedModel("text hidden_act \(config.hiddenAct) is not supported (only gelu)")
         }
         self.config = config
+        try w.requireLayers("encoder.layer", count: config.numHiddenLayers, configField: "text_config.num_hidden_layers")
         embeddings = try BlipTextEmbeddings(w.scope("embeddings"), config: config)
         layers = try (0..<config.numHiddenLayers).map {
             try BlipTextLayer(w.scope("encoder.layer").scope($0), config: config, crossAttention: crossAttention)

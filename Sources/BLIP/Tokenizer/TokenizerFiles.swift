@@ -1,7 +1,7 @@
 import Foundation
 
 /// Errors thrown while loading tokenizer files. Every case names the file involved.
-public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible, LocalizedError {
     /// The file does not exist or cannot be read.
     case unreadableFile(path: String, reason: String)
     /// The file is not valid UTF-8 text.
@@ -26,6 +26,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
             return "no tokenizer.json or vocab.txt in \(directory)"
         }
     }
+
+    public var errorDescription: String? { description }
 }
 
 /// An added token (an entry of `added_tokens` in tokenizer.json or `added_tokens_decoder` in
@@ -99,7 +101,9 @@ struct TokenizerFiles {
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         } catch {
-            throw TokenizerError.invalidJSON(path: url.path, reason: "\(error)")
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
+            throw TokenizerError.invalidJSON(
+                path: url.path, reason: "not well-formed JSON (truncated or malformed)" + (detail.map { ": \($0)" } ?? ""))
         }
         guard let dict = object as? [String: Any] else {
             throw TokenizerError.invalidJSON(path: url.path, reason: "top level is not an object")
@@ -217,30 +221,51 @@ struct TokenizerFiles {
                 addOrReplace(Self.addedToken(content: content, id: id, entry))
             }
         }
-        applySpecialTokenNames(config)
+        try applySpecialTokenNames(config, path: url.path)
     }
 
     /// Reads `special_tokens_map.json`.
     mutating func loadSpecialTokensMap(_ url: URL) throws {
-        applySpecialTokenNames(try Self.readJSONObject(url))
+        try applySpecialTokenNames(try Self.readJSONObject(url), path: url.path)
     }
 
-    private mutating func applySpecialTokenNames(_ dict: [String: Any]) {
-        if let v = Self.tokenString(dict["unk_token"]) { unkToken = v }
-        if let v = Self.tokenString(dict["sep_token"]) { sepToken = v }
-        if let v = Self.tokenString(dict["pad_token"]) { padToken = v }
-        if let v = Self.tokenString(dict["cls_token"]) { clsToken = v }
-        if let v = Self.tokenString(dict["mask_token"]) { maskToken = v }
-        if let v = Self.tokenString(dict["bos_token"]) { bosToken = v }
-        if let v = Self.tokenString(dict["eos_token"]) { eosToken = v }
+    private mutating func applySpecialTokenNames(_ dict: [String: Any], path: String) throws {
+        /// The token named by `key`: nil when absent or null; a string, or an object with a string
+        /// "content"; anything else is an error naming the key.
+        func token(_ key: String, _ value: Any?) throws -> String? {
+            guard let value, !(value is NSNull) else { return nil }
+            if let s = Self.tokenString(value) { return s }
+            throw TokenizerError.invalidJSON(
+                path: path, reason: "\(key) must be a string or an object with a string \"content\", got \(Self.jsonKind(value))")
+        }
+        if let v = try token("unk_token", dict["unk_token"]) { unkToken = v }
+        if let v = try token("sep_token", dict["sep_token"]) { sepToken = v }
+        if let v = try token("pad_token", dict["pad_token"]) { padToken = v }
+        if let v = try token("cls_token", dict["cls_token"]) { clsToken = v }
+        if let v = try token("mask_token", dict["mask_token"]) { maskToken = v }
+        if let v = try token("bos_token", dict["bos_token"]) { bosToken = v }
+        if let v = try token("eos_token", dict["eos_token"]) { eosToken = v }
         for key in ["additional_special_tokens", "extra_special_tokens"] {
             var names: [String] = []
             if let list = dict[key] as? [Any] {
-                names = list.compactMap(Self.tokenString)
+                names = try list.enumerated().compactMap { try token("\(key)[\($0.offset)]", $0.element) }
             } else if let map = dict[key] as? [String: Any] {
-                names = map.keys.sorted().compactMap { Self.tokenString(map[$0]) }
+                names = try map.keys.sorted().compactMap { try token("\(key).\($0)", map[$0]) }
+            } else if let value = dict[key], !(value is NSNull) {
+                throw TokenizerError.invalidJSON(path: path, reason: "\(key) must be a list or an object, got \(Self.jsonKind(value))")
             }
             for n in names where !additionalSpecial.contains(n) { additionalSpecial.append(n) }
+        }
+    }
+
+    /// "a number", "a list", ... for messages.
+    static func jsonKind(_ value: Any) -> String {
+        switch value {
+        case is String: return "a string"
+        case is [Any]: return "a list"
+        case is [String: Any]: return "an object without a string \"content\""
+        case is NSNumber: return "a number or boolean (\(value))"
+        default: return "\(type(of: value))"
         }
     }
 

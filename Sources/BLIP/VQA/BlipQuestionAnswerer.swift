@@ -67,6 +67,7 @@ public struct BlipQuestionAnswerer: Sendable {
         model = try BlipForQuestionAnswering(directory: modelDirectory)
         tokenizer = try BertTokenizer(directory: modelDirectory)
         imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
+        try checkModelFiles(modelDirectory, config: model.config, tokenizer: tokenizer, imageProcessor: imageProcessor)
         defaultGeneration = try GenerationConfigFile.load(directory: modelDirectory)?.options ?? GenerationOptions()
     }
 
@@ -86,6 +87,7 @@ public struct BlipQuestionAnswerer: Sendable {
         guard pixelValues.rank == 4, pixelValues.shape[0] == 1 else {
             throw BlipModelError.invalidInput("pixel values must be [1, 3, H, W], got \(pixelValues.shape)")
         }
+        try model.visionModel.checkInput(pixelValues)
         let embeds = model.imageEmbeddings(pixelValues)
         return VQAImageEncoding(embeddings: embeds, crossAttention: model.imageCrossAttention(embeds))
     }
@@ -106,6 +108,9 @@ public struct BlipQuestionAnswerer: Sendable {
     public func answers(_ questions: [String], image: VQAImageEncoding, options: GenerationOptions? = nil,
                         batchMode: VQABatchMode = .independent, monitor: GenerationMonitor? = nil) throws -> [VQAAnswer] {
         guard !questions.isEmpty else { return [] }
+        if let empty = questions.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw BlipModelError.invalidInput("question \(empty + 1) is empty: ask something about the image")
+        }
         let options = options ?? defaultGeneration
         try options.validate()
         let batch = tokenizer.encodeBatch(questions)
@@ -136,6 +141,9 @@ public struct BlipQuestionAnswerer: Sendable {
     public func rankAnswers(_ question: String, image: VQAImageEncoding, candidates: [String], k: Int = 128,
                             labelSmoothing: Double = 0.1) throws -> [RankedAnswer] {
         guard !candidates.isEmpty else { throw BlipModelError.invalidInput("no candidate answers to rank") }
+        guard !question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw BlipModelError.invalidInput("the question is empty: ask something about the image")
+        }
         guard let enc = tokenizer.encTokenId else {
             throw BlipModelError.unsupportedModel("the tokenizer has no [ENC] token (needed by rank mode)")
         }

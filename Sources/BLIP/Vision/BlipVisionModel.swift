@@ -133,18 +133,28 @@ public struct BlipVisionModel: Sendable {
 
     /// Loads from the weights under `w` (usually `vision_model`).
     public init(_ w: WeightScope, config: BlipVisionConfig) throws {
-        guard config.hiddenSize % config.numAttentionHeads == 0 else {
-            throw BlipModelError.unsupportedModel("vision hidden_size \(config.hiddenSize) is not divisible by \(config.numAttentionHeads) heads")
-        }
+        if let problem = config.problem() { throw BlipModelError.unsupportedModel(problem) }
         guard config.hiddenAct == "gelu" else {
             throw BlipModelError.unsupportedModel("vision hidden_act \(config.hiddenAct) is not supported (only gelu)")
         }
         self.config = config
+        try w.requireLayers("encoder.layers", count: config.numHiddenLayers, configField: "vision_config.num_hidden_layers")
         embeddings = try BlipVisionEmbeddings(w.scope("embeddings"), config: config)
         layers = try (0..<config.numHiddenLayers).map {
             try BlipVisionEncoderLayer(w.scope("encoder.layers").scope($0), config: config)
         }
         postLayerNorm = try w.layerNorm("post_layernorm", size: config.hiddenSize, eps: config.layerNormEps)
+    }
+
+    /// Throws `invalidInput` unless `pixels` is [B, 3, H, W] with H and W multiples of the patch
+    /// size and no more patches than position embeddings (`callAsFunction` traps otherwise).
+    public func checkInput(_ pixels: Tensor) throws {
+        let p = config.patchSize
+        guard pixels.rank == 4, pixels.shape[0] >= 1, pixels.shape[1] == 3, pixels.shape[2] % p == 0, pixels.shape[3] % p == 0,
+              (pixels.shape[2] / p) * (pixels.shape[3] / p) + 1 <= config.numPositions else {
+            throw BlipModelError.invalidInput(
+                "pixel values have shape \(pixels.shape); the vision model needs [B, 3, \(config.imageSize), \(config.imageSize)]")
+        }
     }
 
     /// pixels [B, 3, H, W] -> last_hidden_state [B, 1 + patches, C]
