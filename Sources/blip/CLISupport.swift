@@ -34,6 +34,8 @@ func printJSONLine(_ object: [String: Any]) throws {
 
 /// The model option shared by every command: a local directory or a hub id.
 struct ModelOption: ParsableArguments {
+    @OptionGroup var threadsOption: ThreadsOption
+
     @Option(name: .long, help: ArgumentHelp(
         "Model directory, or hub id OWNER/NAME[@REVISION] (an existing directory wins).",
         discussion: "Default: \(ModelResolver.defaultModel) for caption, tokenize, preprocess and dump; "
@@ -52,7 +54,7 @@ struct ModelOption: ParsableArguments {
 
 /// Loads `paths` in batches of `batchSize` (reporting each unreadable image on stderr and going on)
 /// and hands each batch of decoded images to `body`; returns how many images failed to load.
-func forEachImageBatch(_ paths: [String], batchSize: Int, maxPixels: Int,
+func forEachImageBatch(_ paths: [String], batchSize: Int, options: ImageInputOptions,
                        _ body: ([(path: String, image: RGBImage)]) throws -> Void) throws -> Int {
     var failures = 0
     var start = 0
@@ -62,7 +64,7 @@ func forEachImageBatch(_ paths: [String], batchSize: Int, maxPixels: Int,
         var loaded = [(path: String, image: RGBImage)]()
         for path in batch {
             do {
-                loaded.append((path, try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels)))
+                loaded.append((path, try options.load(path)))
             } catch {
                 printError("error: \(describe(error))")
                 failures += 1

@@ -54,8 +54,7 @@ struct CaptionCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images encoded together.")
     var batchSize = 4
 
-    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
-    var maxPixels = RGBImage.defaultMaxPixels
+    @OptionGroup var imageOptions: ImageInputOptions
 
     @Argument(help: "Image files (JPEG, PNG, WebP).")
     var images: [String]
@@ -63,7 +62,6 @@ struct CaptionCommand: ParsableCommand {
     func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one image") }
         try checkOption("--batch-size", batchSize, 1...OptionLimits.maxBatchSize)
-        try checkOption("--max-pixels", maxPixels, 1...Int.max)
         try checkGenerationFlags(beams: beams, maxNewTokens: maxNewTokens, minNewTokens: minNewTokens,
                                  numReturnSequences: numReturnSequences)
         try checkOption("--top-k", topK, 0...Int.max)
@@ -94,7 +92,7 @@ struct CaptionCommand: ParsableCommand {
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url)
             let options = options(defaults: captioner.defaultGeneration)
             try options.generation.validate()
-            let failures = try forEachImageBatch(images, batchSize: batchSize, maxPixels: maxPixels) { loaded in
+            let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions) { loaded in
                 let results = try captioner.captions(for: loaded.map(\.image), options: options)
                 for ((path, _), captions) in zip(loaded, results) {
                     for caption in captions {

@@ -14,6 +14,8 @@ struct DumpCommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
 
+    @OptionGroup var imageOptions: ImageInputOptions
+
     @Option(name: .customLong("input-ids"),
             help: "Comma-separated decoder input ids for teacher-forced logits (e.g. 30522,1037,3861,1997,102).")
     var inputIds: String?
@@ -37,7 +39,7 @@ struct DumpCommand: ParsableCommand {
         try reportingErrors {
             if !questions.isEmpty { return try runVQA() }
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url)
-            let rgb = try images.map { try RGBImage(contentsOf: URL(fileURLWithPath: $0)) }
+            let rgb = try images.map { try imageOptions.load($0) }
             let pixels = captioner.pixelValues(rgb)
             let embeds = captioner.model.imageEmbeddings(pixels)
             var tensors: [(name: String, tensor: Tensor)] = [("pixel_values", pixels), ("vision_last_hidden_state", embeds)]

@@ -9,7 +9,7 @@ extension DumpCommand {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
         let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel))
         let model = answerer.model
-        let rgb = try images.map { try RGBImage(contentsOf: URL(fileURLWithPath: $0)) }
+        let rgb = try images.map { try imageOptions.load($0) }
         let pixels = Tensor.concat(rgb.map { answerer.pixelValues($0) }, dim: 0)  // I x [1, 3, H, W] -> [I, 3, H, W]
         let embeds = model.imageEmbeddings(pixels)                                 // [I, N, C]
         let batch = answerer.tokenizer.encodeBatch(questions)                      // [Q, T], padded

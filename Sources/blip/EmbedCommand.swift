@@ -28,13 +28,11 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images or texts encoded together.")
     var batchSize = 8
 
-    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
-    var maxPixels = RGBImage.defaultMaxPixels
+    @OptionGroup var imageOptions: ImageInputOptions
 
     func validate() throws {
         if images.isEmpty == texts.isEmpty { throw ValidationError("give either --image IMAGE... or --text TEXT...") }
         try checkOption("--batch-size", batchSize, 1...OptionLimits.maxBatchSize)
-        try checkOption("--max-pixels", maxPixels, 1...Int.max)
     }
 
     func run() throws {
@@ -48,7 +46,7 @@ struct EmbedCommand: ParsableCommand {
                 }
                 return
             }
-            let failures = try forEachImageBatch(images, batchSize: batchSize, maxPixels: maxPixels) { loaded in
+            let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions) { loaded in
                 for ((path, _), embedding) in zip(loaded, try matcher.imageEmbeddings(loaded.map(\.image))) {
                     try emit(key: "image", value: path, embedding)
                 }

@@ -112,6 +112,8 @@ struct IndexSearchCommand: ParsableCommand {
 
     @OptionGroup var modelOption: ModelOption
 
+    @OptionGroup var imageOptions: ImageInputOptions
+
     @Option(name: .long, help: "Index file (SQLite); not needed with --texts.")
     var index: String?
 
@@ -162,7 +164,7 @@ struct IndexSearchCommand: ParsableCommand {
             let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: itmMode)
             let hits: [ImageHit]
             if let image {
-                let picture = try RGBImage(contentsOf: URL(fileURLWithPath: image))
+                let picture = try imageOptions.load(image)
                 hits = try gallery.search(image: picture, embedder: model, topK: topK)
             } else {
                 let results = try gallery.search(text: query!, embedder: model, topK: topK, rerank: rerank,
@@ -186,7 +188,7 @@ struct IndexSearchCommand: ParsableCommand {
         let list = content.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !list.isEmpty else { throw ValidationError("\(textsPath): no texts (one per line)") }
-        let picture = try RGBImage(contentsOf: URL(fileURLWithPath: imagePath))
+        let picture = try imageOptions.load(imagePath)
         let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: itmMode)
         let hits = try ImageIndex.rankTexts(list, image: picture, embedder: model, topK: topK, rerank: rerank,
                                             reranker: rerank > 0 ? model : nil)

@@ -27,8 +27,7 @@ struct MatchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Time the whole match (image decoding excluded) this many times; the median goes to stderr.")
     var `repeat`: Int?
 
-    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
-    var maxPixels = RGBImage.defaultMaxPixels
+    @OptionGroup var imageOptions: ImageInputOptions
 
     @Argument(help: "Image file (JPEG, PNG, WebP).")
     var image: String
@@ -39,13 +38,12 @@ struct MatchCommand: ParsableCommand {
     func validate() throws {
         if texts.isEmpty { throw ValidationError("give at least one text after the image") }
         try checkOption("--repeat", `repeat`, 1...100_000)
-        try checkOption("--max-pixels", maxPixels, 1...Int.max)
     }
 
     func run() throws {
         try reportingErrors {
             let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel))
-            let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
+            let rgb = try imageOptions.load(image)
             let mode: ITMInputMode = official ? .official : .transformers
             let matches = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)
             for (text, m) in zip(texts, matches) {

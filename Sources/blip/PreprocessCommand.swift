@@ -12,8 +12,7 @@ struct PreprocessCommand: ParsableCommand {
     @Option(help: "Output .npy file (written atomically).")
     var output: String
 
-    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels than this.")
-    var maxPixels = RGBImage.defaultMaxPixels
+    @OptionGroup var imageOptions: ImageInputOptions
 
     @Argument(help: "Image file.")
     var image: String
@@ -21,7 +20,7 @@ struct PreprocessCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let processor = try ImageProcessor(modelDirectory: modelOption.url)
-            let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
+            let rgb = try imageOptions.load(image)
             let (w, h) = try processor.checkedOutputSize(forWidth: rgb.width, height: rgb.height)
             let values = processor.pixelValues(for: rgb)
             try NumpyWriter.writeFloat32(values, shape: [1, 3, h, w], to: URL(fileURLWithPath: output))

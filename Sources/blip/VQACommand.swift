@@ -28,8 +28,7 @@ struct VQACommand: ParsableCommand {
     @Flag(help: "One JSON object per question: {\"image\", \"question\", \"answer\", \"token_ids\"} (rank mode adds \"answers\": [{\"answer\", \"index\", \"probability\", \"score\"}]).")
     var json = false
 
-    @Option(name: .customLong("max-pixels"), parsing: .unconditional, help: "Refuse images whose header declares more pixels than this.")
-    var maxPixels = RGBImage.defaultMaxPixels
+    @OptionGroup var imageOptions: ImageInputOptions
 
     @Argument(help: "Image file (JPEG, PNG, WebP).")
     var image: String
@@ -43,7 +42,6 @@ struct VQACommand: ParsableCommand {
             throw ValidationError("question \(empty + 1) is empty: ask something about the image")
         }
         try checkGenerationFlags(beams: beams, maxNewTokens: maxNewTokens, minNewTokens: minNewTokens)
-        try checkOption("--max-pixels", maxPixels, 1...Int.max)
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if topK != nil && answers == nil { throw ValidationError("--top-k needs --answers") }
         if answers != nil && (beams != nil || maxNewTokens != nil || minNewTokens != nil) {
@@ -55,7 +53,7 @@ struct VQACommand: ParsableCommand {
         try reportingErrors {
             let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel))
             let candidates = try answers.map(Self.loadCandidates)
-            let rgb = try RGBImage(contentsOf: URL(fileURLWithPath: image), maxPixels: maxPixels)
+            let rgb = try imageOptions.load(image)
             let encoding = try answerer.encode(rgb)
             if let candidates {
                 for question in questions {
