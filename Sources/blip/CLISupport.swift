@@ -52,9 +52,11 @@ struct ModelOption: ParsableArguments {
     func url(default id: String) throws -> URL { try ModelResolver.resolve(model ?? id) }
 }
 
-/// Loads `paths` in batches of `batchSize` (reporting each unreadable image on stderr and going on)
-/// and hands each batch of decoded images to `body`; returns how many images failed to load.
+/// Loads `paths` in batches of `batchSize` (handing each unreadable image to `onFailure`, by
+/// default a line on stderr, and going on) and hands each batch of decoded images to `body`;
+/// returns how many images failed to load.
 func forEachImageBatch(_ paths: [String], batchSize: Int, options: ImageInputOptions,
+                       onFailure: (String, Error) throws -> Void = { _, error in printError("error: \(describe(error))") },
                        _ body: ([(path: String, image: RGBImage)]) throws -> Void) throws -> Int {
     var failures = 0
     var start = 0
@@ -66,7 +68,7 @@ func forEachImageBatch(_ paths: [String], batchSize: Int, options: ImageInputOpt
             do {
                 loaded.append((path, try options.load(path)))
             } catch {
-                printError("error: \(describe(error))")
+                try onFailure(path, error)
                 failures += 1
             }
         }

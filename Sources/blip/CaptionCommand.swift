@@ -92,15 +92,15 @@ struct CaptionCommand: ParsableCommand {
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url)
             let options = options(defaults: captioner.defaultGeneration)
             try options.generation.validate()
-            let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions) { loaded in
+            let output = ResultPrinter(json: json,
+                                       prefixWithImage: images.count > 1 || options.generation.numReturnSequences > 1)
+            let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions,
+                                                 onFailure: output.failure) { loaded in
                 let results = try captioner.captions(for: loaded.map(\.image), options: options)
                 for ((path, _), captions) in zip(loaded, results) {
                     for caption in captions {
-                        if json {
-                            try printJSONLine(["image": path, "caption": caption.text, "token_ids": caption.tokenIds])
-                        } else {
-                            print(caption.text)
-                        }
+                        try output.result(image: path, text: caption.text,
+                                          fields: ["caption": caption.text, "token_ids": caption.tokenIds])
                     }
                 }
             }

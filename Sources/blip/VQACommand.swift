@@ -3,10 +3,13 @@ import BLIP
 import BLIPHub
 import Foundation
 
-/// `blip vqa`: answers questions about one image (generated, or ranked from a candidate list).
+/// `blip vqa`: answers questions about images (generated, or ranked from a candidate list).
 struct VQACommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vqa", abstract: "Answer questions about an image (BlipForQuestionAnswering).")
+        commandName: "vqa", abstract: "Answer questions about images (BlipForQuestionAnswering).",
+        discussion: "blip vqa IMAGE... --question Q [--question Q2 ...] asks every question about every image; "
+            + "blip vqa IMAGE Q [Q2 ...] asks about one image (an argument that names an existing file is refused "
+            + "as a question). Default model: \(ModelResolver.defaultVQAModel).")
 
     @OptionGroup var modelOption: ModelOption
 
@@ -30,14 +33,26 @@ struct VQACommand: ParsableCommand {
 
     @OptionGroup var imageOptions: ImageInputOptions
 
-    @Argument(help: "Image file (JPEG, PNG, WebP).")
-    var image: String
+    @Option(name: .customLong("question"), help: "A question (repeatable): asked about every image given.")
+    var questionOptions: [String] = []
 
-    @Argument(help: "Questions about the image.")
-    var questions: [String] = []
+    @Argument(help: "Image files (JPEG, PNG, WebP); without --question, one image followed by its questions.")
+    var inputs: [String] = []
+
+    /// The images and the questions, from `--question` or from the arguments after one image.
+    var imagesAndQuestions: (images: [String], questions: [String]) {
+        if !questionOptions.isEmpty { return (inputs, questionOptions) }
+        return (Array(inputs.prefix(1)), Array(inputs.dropFirst()))
+    }
 
     func validate() throws {
-        if questions.isEmpty { throw ValidationError("give at least one question after the image") }
+        let (images, questions) = imagesAndQuestions
+        if images.isEmpty { throw ValidationError("give an image (and questions with --question, or after the image)") }
+        if questions.isEmpty { throw ValidationError("give at least one question: --question TEXT, or after the image") }
+        if questionOptions.isEmpty, let file = questions.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            throw ValidationError("\"\(file)\" is a file, not a question: to ask about several images, list them "
+                + "and give the questions with --question")
+        }
         if let empty = questions.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
             throw ValidationError("question \(empty + 1) is empty: ask something about the image")
         }
@@ -53,39 +68,43 @@ struct VQACommand: ParsableCommand {
         try reportingErrors {
             let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel))
             let candidates = try answers.map(Self.loadCandidates)
-            let rgb = try imageOptions.load(image)
-            let encoding = try answerer.encode(rgb)
-            if let candidates {
-                for question in questions {
-                    let ranked = try answerer.rankAnswers(question, image: encoding, candidates: candidates, k: topK ?? 128)
-                    let best = ranked[0]
-                    if json {
-                        try printJSONLine([
-                            "image": image, "question": question, "answer": best.answer, "token_ids": best.tokenIds,
+            let (images, questions) = imagesAndQuestions
+            let output = ResultPrinter(json: json, prefixWithImage: images.count > 1)
+            var options = answerer.defaultGeneration
+            if let beams { options.numBeams = beams }
+            if let maxNewTokens { options.maxNewTokens = maxNewTokens }
+            if let minNewTokens { options.minNewTokens = minNewTokens }
+            var failures = 0
+            for image in images {
+                let encoding: VQAImageEncoding
+                do {
+                    encoding = try answerer.encode(imageOptions.load(image))
+                } catch {
+                    try output.failure(image: image, error)
+                    failures += 1
+                    continue
+                }
+                if let candidates {
+                    for question in questions {
+                        let ranked = try answerer.rankAnswers(question, image: encoding, candidates: candidates, k: topK ?? 128)
+                        let best = ranked[0]
+                        try output.result(image: image, text: images.count > 1 ? "\(question)\t\(best.answer)" : best.answer, fields: [
+                            "question": question, "answer": best.answer, "token_ids": best.tokenIds,
                             "answers": ranked.map {
                                 ["answer": $0.answer, "index": $0.candidateIndex,
                                  "probability": Double($0.probability), "score": Double($0.score)]
                             },
                         ])
-                    } else {
-                        print(best.answer)
                     }
+                    continue
                 }
-                return
-            }
-            var options = answerer.defaultGeneration
-            if let beams { options.numBeams = beams }
-            if let maxNewTokens { options.maxNewTokens = maxNewTokens }
-            if let minNewTokens { options.minNewTokens = minNewTokens }
-            let results = try answerer.answers(questions, image: encoding, options: options)
-            for (question, answer) in zip(questions, results) {
-                if json {
-                    try printJSONLine(["image": image, "question": question, "answer": answer.text,
-                                       "token_ids": answer.tokenIds])
-                } else {
-                    print(answer.text)
+                let results = try answerer.answers(questions, image: encoding, options: options)
+                for (question, answer) in zip(questions, results) {
+                    try output.result(image: image, text: images.count > 1 ? "\(question)\t\(answer.text)" : answer.text,
+                                      fields: ["question": question, "answer": answer.text, "token_ids": answer.tokenIds])
                 }
             }
+            if failures > 0 { throw ExitCode(1) }
         }
     }
 

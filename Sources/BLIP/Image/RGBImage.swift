@@ -87,7 +87,14 @@ public struct RGBImage: Sendable, Equatable {
 /// (symbolic links are followed; a missing file is left to the read that follows).
 func regularFileProblem(_ path: String) -> String? {
     var info = stat()
-    guard stat(path, &info) == 0 else { return nil }
+    guard stat(path, &info) == 0 else {
+        switch errno {
+        case ENOENT: return "no such file"
+        case EACCES: return "permission denied"
+        case ENOTDIR: return "a part of the path is not a directory"
+        default: return nil  // let the read report it
+        }
+    }
     let kind: String
     switch info.st_mode & S_IFMT {
     case S_IFREG: return nil

@@ -1,0 +1,49 @@
+import Foundation
+import XCTest
+
+/// Output a script can use: image-prefixed lines for several inputs, JSON error records, explicit
+/// VQA questions.
+extension CLITests {
+    var chelsea: String { Self.fixtures.appendingPathComponent("tiny/images/chelsea_60x90.png").path }
+    var tinyVQA: String { Self.fixtures.appendingPathComponent("tiny-vqa").path }
+
+    func testSeveralImagesArePrefixedAndFailuresAreRecords() throws {
+        let one = try run(["caption", "--model", tiny, chelsea])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let caption = one.stdout.trimmingCharacters(in: .newlines)
+        XCTAssertFalse(caption.contains("\t"))
+        let two = try run(["caption", "--model", tiny, Self.astronaut, chelsea, "/nonexistent/x.png"])
+        XCTAssertEqual(two.status, 1)
+        let lines = two.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2)
+        XCTAssertEqual(lines.last, "\(chelsea)\t\(caption)")
+        XCTAssertTrue(lines[0].hasPrefix("\(Self.astronaut)\t"))
+        XCTAssertEqual(two.stderr, "error: /nonexistent/x.png: cannot read the file: no such file\n")
+
+        let json = try run(["caption", "--model", tiny, "--json", "/nonexistent/x.png", chelsea])
+        XCTAssertEqual(json.status, 1)
+        let records = try json.stdout.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(records.count, 2)
+        XCTAssertEqual(records[0]["image"] as? String, "/nonexistent/x.png")
+        XCTAssertEqual(records[0]["error"] as? String, "/nonexistent/x.png: cannot read the file: no such file")
+        XCTAssertEqual(records[1]["caption"] as? String, caption)
+    }
+
+    func testVQAQuestionsAreExplicitForSeveralImages() throws {
+        let refused = try run(["vqa", "--model", tinyVQA, Self.astronaut, chelsea, "what is it?"])
+        XCTAssertEqual(refused.status, 64)
+        XCTAssertTrue(refused.stderr.contains("\"\(chelsea)\" is a file, not a question"), refused.stderr)
+
+        let alone = try run(["vqa", "--model", tinyVQA, chelsea, "what is it?"])
+        XCTAssertEqual(alone.status, 0, alone.stderr)
+        let answer = alone.stdout.trimmingCharacters(in: .newlines)
+        let both = try run(["vqa", "--model", tinyVQA, Self.astronaut, chelsea, "--question", "what is it?", "--question", "where?"])
+        XCTAssertEqual(both.status, 0, both.stderr)
+        let lines = both.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertEqual(lines[2], "\(chelsea)\twhat is it?\t\(answer)")
+        XCTAssertTrue(lines[3].hasPrefix("\(chelsea)\twhere?\t"))
+    }
+}
