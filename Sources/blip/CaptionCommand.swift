@@ -91,6 +91,13 @@ struct CaptionCommand: ParsableCommand {
         try reportingErrors {
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url)
             let options = options(defaults: captioner.defaultGeneration)
+            if !options.generation.doSample {
+                let ignored = [("--top-k", topK != nil), ("--top-p", topP != nil), ("--temperature", temperature != nil),
+                               ("--seed", seed != nil)].filter(\.1).map(\.0)
+                if !ignored.isEmpty {
+                    printError("warning: \(ignored.joined(separator: ", ")) only apply when sampling (--sample); ignored")
+                }
+            }
             try options.generation.validate()
             let output = ResultPrinter(json: json,
                                        prefixWithImage: images.count > 1 || options.generation.numReturnSequences > 1)

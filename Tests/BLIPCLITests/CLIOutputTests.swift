@@ -47,3 +47,13 @@ extension CLITests {
         XCTAssertTrue(lines[3].hasPrefix("\(chelsea)\twhere?\t"))
     }
 }
+
+extension CLITests {
+    func testSamplingOptionsWithoutSampleWarn() throws {
+        let r = try run(["caption", "--model", tiny, "--top-k", "5", "--temperature", "0.7", chelsea])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr, "warning: --top-k, --temperature only apply when sampling (--sample); ignored\n")
+        let sampled = try run(["caption", "--model", tiny, "--sample", "--top-k", "5", "--seed", "3", chelsea])
+        XCTAssertEqual(sampled.stderr, "")
+    }
+}
