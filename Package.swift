@@ -89,6 +89,20 @@ let package = Package(
         ),
         // Runs the `blip` executable end to end (exit codes, stdout, stderr) on the tiny fixtures.
         .testTarget(name: "BLIPCLITests", dependencies: ["blip"]),
+        // libFuzzer harnesses, one per parser (scripts/fuzz.sh builds them with -sanitize=fuzzer,address
+        // and -DFUZZING; a normal build makes them replay the files they are given).
+        .target(name: "CFuzzerDriver", path: "Sources/Fuzz/CFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Sources/Fuzz/FuzzSupport"),
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["Tensor", "FuzzSupport"],
+                          path: "Sources/Fuzz/FuzzSafeTensors"),
+        .executableTarget(name: "FuzzImage", dependencies: ["BLIP", "FuzzSupport"], path: "Sources/Fuzz/FuzzImage"),
+        .executableTarget(name: "FuzzTokenizer", dependencies: ["BLIP", "FuzzSupport"],
+                          path: "Sources/Fuzz/FuzzTokenizer"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["BLIP", "FuzzSupport"], path: "Sources/Fuzz/FuzzConfig"),
+        .executableTarget(name: "FuzzMultipart", dependencies: ["BlipServer", "FuzzSupport"],
+                          path: "Sources/Fuzz/FuzzMultipart"),
+        .executableTarget(name: "FuzzJSONBody", dependencies: ["BlipServer", "FuzzSupport"],
+                          path: "Sources/Fuzz/FuzzJSONBody"),
         .testTarget(
             name: "BlipServerTests",
             dependencies: [

@@ -77,7 +77,7 @@ extension ImageIndex {
         var embedding: [Float]?
         var slot: Int?  // index into the batch's images when the model must run
         let isUpdate: Bool
-        let isReuse: Bool
+        var isReuse: Bool
     }
 
     private struct Batch {
@@ -123,6 +123,9 @@ extension ImageIndex {
         }
         func flush() throws {
             if batch.isEmpty { return }
+            // Another process adding to the same index may have committed some of these contents since
+            // they were queued: take its embeddings rather than run the model on them again.
+            try reuseCommittedEmbeddings(in: &batch, dimension: embedder.dimension)
             var embeddings: [[Float]] = []
             if !batch.images.isEmpty {
                 embeddings = try embedImages(batch.images, embedder: embedder)
@@ -131,8 +134,15 @@ extension ImageIndex {
             let model = embedder.modelIdentifier
             let batchNumber = committedBatches + 1
             let current = batch
-            try pool.write { db in
+            let alreadyStored = try pool.write { db -> Set<String> in
+                var alreadyStored: Set<String> = []
                 for row in current.rows {
+                    // Written with this content by another process since this one read the index.
+                    if try String.fetchOne(
+                        db, sql: "SELECT content_hash FROM image WHERE path = ?", arguments: [row.path]) == row.hash {
+                        alreadyStored.insert(row.path)
+                        continue
+                    }
                     let vector = row.embedding ?? embeddings[row.slot!]
                     try db.execute(
                         sql: """
@@ -156,10 +166,15 @@ extension ImageIndex {
                     try db.execute(sql: "DELETE FROM image WHERE path = ?", arguments: [p])
                 }
                 options.beforeCommit?(batchNumber)
+                return alreadyStored
             }
             committedBatches += 1
             // Counted only once committed, so the summary never claims work a crash undid.
             for row in current.rows {
+                if alreadyStored.contains(row.path) {
+                    summary.unchanged += 1
+                    continue
+                }
                 if row.isUpdate { summary.updated += 1 } else { summary.added += 1 }
                 if row.isReuse { summary.reused += 1 }
             }
@@ -249,6 +264,34 @@ extension ImageIndex {
             EmbeddingCoding.append(blob, to: &v)
             return (v, row[1], row[2])
         }
+    }
+
+    /// Gives the rows of `batch` waiting for the model the embedding stored since for their content hash
+    /// (by another process adding to this index), and drops their images from the model run.
+    private func reuseCommittedEmbeddings(in batch: inout Batch, dimension: Int) throws {
+        var found: [Int: [Float]] = [:]  // image slot → stored embedding
+        for row in batch.rows {
+            guard let slot = row.slot, found[slot] == nil else { continue }
+            if let (vector, _, _) = try storedEmbedding(hash: row.hash, dimension: dimension) { found[slot] = vector }
+        }
+        if found.isEmpty { return }
+        var images: [RGBImage] = []
+        var newSlot: [Int: Int] = [:]
+        for (slot, image) in batch.images.enumerated() where found[slot] == nil {
+            newSlot[slot] = images.count
+            images.append(image)
+        }
+        for k in batch.rows.indices {
+            guard let slot = batch.rows[k].slot else { continue }
+            if let vector = found[slot] {
+                batch.rows[k].embedding = vector
+                batch.rows[k].slot = nil
+                batch.rows[k].isReuse = true
+            } else {
+                batch.rows[k].slot = newSlot[slot]
+            }
+        }
+        batch.images = images
     }
 
     private func embedImages(_ images: [RGBImage], embedder: any ImageEmbedder) throws -> [[Float]] {

@@ -18,6 +18,12 @@ import GRDB
 /// exactly the committed files (same path, size and modification time, or same content hash), so re-running
 /// completes the job with nothing lost or counted twice.
 ///
+/// Concurrent writers: the schema of a new file is created in one IMMEDIATE transaction (a second process
+/// opening the same new file waits for it, then sees the whole schema). Two `add` runs over the same files may
+/// embed a batch twice when they race, but each path is inserted once: the second finds it stored (same
+/// content) and counts it unchanged; contents the other process committed are reused, not embedded, from the
+/// next batch on.
+///
 /// Identical content at several paths: every path is its own row (search can return both); an embedding
 /// already stored for the same content hash is copied instead of running the model again. A moved file is
 /// therefore added under its new path without model work; the old path stays until `prune()` removes it.
@@ -45,48 +51,65 @@ public final class ImageIndex: @unchecked Sendable {
         config.label = "BLIPIndex"
         do {
             pool = try DatabasePool(path: absolute, configuration: config)
-            let tables = try pool.read { db in
-                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-            // A new file has no tables; an index has at least these (migration v1 is one transaction).
-            // Anything else is someone else's database: never add our tables to it.
-            if !tables.isEmpty && !Set(["grdb_migrations", "index_meta", "image"]).isSubset(of: tables) {
-                throw ImageIndexError.notAnIndex(path: absolute, detail: "the database holds other tables")
-            }
-            if try pool.read({ try Self.migrator.hasBeenSuperseded($0) }) {
-                throw ImageIndexError.notAnIndex(path: absolute, detail: "written by a newer version of this program")
-            }
+            try Self.prepareSchema(pool, path: absolute)
             try Self.migrator.migrate(pool)
         } catch let error as DatabaseError {
             throw ImageIndexError.notAnIndex(path: absolute, detail: error.message ?? "\(error)")
         }
     }
 
+    /// Checks the file's schema and, in a new file, creates it, all in one IMMEDIATE transaction: two
+    /// processes opening the same new file serialise here (the second waits, up to the busy timeout, then
+    /// sees the first one's complete schema), so neither sees the other's half-made schema. (GRDB's migrator
+    /// alone creates `grdb_migrations` in a transaction of its own before the first migration's.)
+    private static func prepareSchema(_ pool: DatabasePool, path: String) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'")
+                // A new file has no tables; an index has at least these (created in one transaction).
+                // Anything else is someone else's database: never add our tables to it.
+                if !tables.isEmpty && !Set(["grdb_migrations", "index_meta", "image"]).isSubset(of: tables) {
+                    throw ImageIndexError.notAnIndex(path: path, detail: "the database holds other tables")
+                }
+                if try migrator.hasBeenSuperseded(db) {
+                    throw ImageIndexError.notAnIndex(path: path, detail: "written by a newer version of this program")
+                }
+                if tables.isEmpty {
+                    // Exactly what `migrator` would write for "v1" (so later migrations apply on top).
+                    try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                    try db.execute(sql: schemaV1)
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v1')")
+                }
+                return .commit
+            }
+        }
+    }
+
+    static let schemaV1 = """
+        CREATE TABLE index_meta (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            model_identifier TEXT NOT NULL,
+            dimension INTEGER NOT NULL CHECK (dimension > 0),
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE image (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            path TEXT NOT NULL UNIQUE,
+            content_hash TEXT NOT NULL,
+            file_size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            embedding BLOB NOT NULL,
+            model_identifier TEXT NOT NULL,
+            added_at REAL NOT NULL
+        );
+        CREATE INDEX image_content_hash ON image(content_hash);
+        """
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE index_meta (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    model_identifier TEXT NOT NULL,
-                    dimension INTEGER NOT NULL CHECK (dimension > 0),
-                    created_at REAL NOT NULL
-                );
-                CREATE TABLE image (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    path TEXT NOT NULL UNIQUE,
-                    content_hash TEXT NOT NULL,
-                    file_size INTEGER NOT NULL,
-                    mtime_ns INTEGER NOT NULL,
-                    width INTEGER NOT NULL,
-                    height INTEGER NOT NULL,
-                    embedding BLOB NOT NULL,
-                    model_identifier TEXT NOT NULL,
-                    added_at REAL NOT NULL
-                );
-                CREATE INDEX image_content_hash ON image(content_hash);
-                """)
-        }
+        migrator.registerMigration("v1") { db in try db.execute(sql: schemaV1) }
         return migrator
     }
 

@@ -31,45 +31,64 @@ enum MultipartParser {
 
     /// Splits `body` into parts. Throws 400 for a malformed body.
     static func parse(_ body: [UInt8], boundary: String) throws -> [MultipartPart] {
-        let delimiter = Array(("--" + boundary).utf8)
-        let crlf: [UInt8] = [13, 10]
+        var comparisons = 0
+        return try parse(body, boundary: boundary, comparisons: &comparisons)
+    }
+
+    /// `parse(_:boundary:)`, adding the byte comparisons of its boundary searches to `comparisons`
+    /// (tests check that it is linear in the body size). Every search is Knuth–Morris–Pratt and the
+    /// searches cover disjoint stretches of the body (up to one delimiter of overlap each).
+    static func parse(_ body: [UInt8], boundary: String, comparisons: inout Int) throws -> [MultipartPart] {
+        let delimiterBytes = Array(("--" + boundary).utf8)
+        let delimiter = BytePattern(delimiterBytes)
+        let partEnd = BytePattern([13, 10] + delimiterBytes)
+        let headerEnd = BytePattern([13, 10, 13, 10])
         func bad(_ m: String) -> APIError { .badRequest("malformed multipart body: \(m)", type: "invalid_multipart") }
 
-        guard var position = find(delimiter, in: body, from: 0) else { throw bad("no boundary found") }
-        var parts: [MultipartPart] = []
-        while true {
-            position += delimiter.count
-            // "--" after a delimiter ends the body.
-            if position + 1 < body.count, body[position] == 45, body[position + 1] == 45 { return parts }
-            // Skip transport padding and the CRLF after the delimiter.
-            while position < body.count, body[position] == 32 || body[position] == 9 { position += 1 }
-            guard position + 1 < body.count, body[position] == 13, body[position + 1] == 10 else { throw bad("missing line break after boundary") }
-            position += 2
-            guard let headerEnd = find(crlf + crlf, in: body, from: position, limit: maxHeaderBytes) else {
-                throw bad("part headers not terminated")
+        return try body.withUnsafeBufferPointer { h in
+            guard var position = delimiter.firstIndex(in: h, from: 0, comparisons: &comparisons) else {
+                throw bad("no boundary found")
             }
-            let headerText = String(decoding: body[position..<headerEnd], as: UTF8.self)
-            let contentStart = headerEnd + 4
-            guard let next = find(crlf + delimiter, in: body, from: contentStart) else { throw bad("part not terminated by a boundary") }
-            var name: String?
-            var filename: String?
-            var contentType: String?
-            for line in headerText.components(separatedBy: "\r\n") {
-                let kv = line.split(separator: ":", maxSplits: 1)
-                guard kv.count == 2 else { continue }
-                let key = kv[0].trimmingCharacters(in: .whitespaces).lowercased()
-                let value = kv[1].trimmingCharacters(in: .whitespaces)
-                if key == "content-disposition" {
-                    name = parameter("name", in: value)
-                    filename = parameter("filename", in: value)
-                } else if key == "content-type" {
-                    contentType = value
+            var parts: [MultipartPart] = []
+            while true {
+                position += delimiterBytes.count
+                // "--" after a delimiter ends the body.
+                if position + 1 < h.count, h[position] == 45, h[position + 1] == 45 { return parts }
+                // Skip transport padding and the CRLF after the delimiter.
+                while position < h.count, h[position] == 32 || h[position] == 9 { position += 1 }
+                guard position + 1 < h.count, h[position] == 13, h[position + 1] == 10 else {
+                    throw bad("missing line break after boundary")
                 }
+                position += 2
+                guard let headersEnd = headerEnd.firstIndex(
+                    in: h, from: position, limit: maxHeaderBytes, comparisons: &comparisons)
+                else { throw bad("part headers not terminated") }
+                let headerText = String(decoding: h[position..<headersEnd], as: UTF8.self)
+                let contentStart = headersEnd + 4
+                guard let next = partEnd.firstIndex(in: h, from: contentStart, comparisons: &comparisons) else {
+                    throw bad("part not terminated by a boundary")
+                }
+                var name: String?
+                var filename: String?
+                var contentType: String?
+                for line in headerText.components(separatedBy: "\r\n") {
+                    let kv = line.split(separator: ":", maxSplits: 1)
+                    guard kv.count == 2 else { continue }
+                    let key = kv[0].trimmingCharacters(in: .whitespaces).lowercased()
+                    let value = kv[1].trimmingCharacters(in: .whitespaces)
+                    if key == "content-disposition" {
+                        name = parameter("name", in: value)
+                        filename = parameter("filename", in: value)
+                    } else if key == "content-type" {
+                        contentType = value
+                    }
+                }
+                guard let name else { throw bad("part without a name") }
+                parts.append(MultipartPart(name: name, filename: filename, contentType: contentType,
+                                           body: Array(h[contentStart..<next])))
+                if parts.count > maxParts { throw bad("more than \(maxParts) parts") }
+                position = next + 2
             }
-            guard let name else { throw bad("part without a name") }
-            parts.append(MultipartPart(name: name, filename: filename, contentType: contentType, body: Array(body[contentStart..<next])))
-            if parts.count > maxParts { throw bad("more than \(maxParts) parts") }
-            position = next + 2
         }
     }
 
@@ -83,28 +102,6 @@ enum MultipartParser {
             return v
         }
         return nil
-    }
-
-    /// First index of `needle` in `haystack` at or after `start` (searching at most `limit` bytes).
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int, limit: Int = .max) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
-        let last = min(haystack.count - needle.count, start > Int.max - limit ? Int.max : start + limit)
-        guard start <= last else { return nil }
-        let first = needle[0]
-        return haystack.withUnsafeBufferPointer { h in
-            needle.withUnsafeBufferPointer { n in
-                var i = start
-                while i <= last {
-                    if h[i] == first {
-                        var j = 1
-                        while j < n.count && h[i + j] == n[j] { j += 1 }
-                        if j == n.count { return i }
-                    }
-                    i += 1
-                }
-                return nil
-            }
-        }
     }
 }
 

@@ -13,19 +13,6 @@ import Darwin
 /// Kills `IndexCrashHelper` with SIGKILL while a batch transaction is open, then checks that the index is
 /// sound, holds exactly the committed batches, and that a second run completes it without duplicates.
 final class CrashRecoveryTests: IndexTestCase {
-    /// The helper executable, built next to the test bundle in the build products folder.
-    func crashHelperURL() throws -> URL {
-        var folders = [Bundle(for: Self.self).bundleURL, Bundle.main.bundleURL,
-                       URL(fileURLWithPath: CommandLine.arguments[0])]
-            .map { $0.deletingLastPathComponent() }
-        folders += folders.map { $0.deletingLastPathComponent() }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("IndexCrashHelper")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw XCTSkip("IndexCrashHelper not found in \(folders.map(\.path))")
-    }
-
     func testKillMidBatchLeavesConsistentIndexAndRerunCompletes() throws {
         let helper = try crashHelperURL()
         let paths = try writeImages(20)
