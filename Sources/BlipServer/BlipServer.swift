@@ -149,9 +149,9 @@ public final class BlipServer: Sendable {
     /// bound port once the server listens.
     ///
     /// Each connection gets the `ConnectionGuardHandler` (connection cap, first-request head
-    /// deadline) and Hummingbird's idle timeout (`idleTimeoutSeconds`). Running out of file
-    /// descriptors on accept (EMFILE) is handled by NIO's `AcceptBackoffHandler`, which the server
-    /// bootstrap installs: accepting pauses for a second instead of spinning.
+    /// deadline) and Hummingbird's idle timeout (`idleTimeoutSeconds`). Keep `maxConnections`
+    /// below the open-file limit (`FileDescriptorLimit.fitConnections`, as `blip serve` does):
+    /// NIO spins on an accept that fails with EMFILE.
     public func application(host: String, port: Int,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let connections = self.connections

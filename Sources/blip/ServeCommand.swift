@@ -88,6 +88,12 @@ struct ServeCommand: ParsableCommand {
             limits.maxBodyBytesInFlight = maxBodyBytesInFlight
             limits.maxDecodedMegapixels = maxDecodedMegapixels
             try limits.validate()
+            // Connections must not be able to use up every file descriptor (see FileDescriptorLimit).
+            let fitted = FileDescriptorLimit.fitConnections(limits.maxConnections)
+            if fitted.connections < limits.maxConnections {
+                FileHandle.standardError.write(Data("blip serve: --max-connections \(limits.maxConnections) lowered to \(fitted.connections): the open-file limit is \(fitted.openFileLimit) (ulimit -n) and \(FileDescriptorLimit.reserve) descriptors are kept for the server itself\n".utf8))
+                limits.maxConnections = fitted.connections
+            }
             // An existing directory wins; otherwise a hub id (cache, then download).
             // `/info` shows each model as given (hub id or path).
             func url(_ model: String) throws -> URL { try ModelResolver.resolve(model) }

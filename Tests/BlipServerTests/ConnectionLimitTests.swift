@@ -102,6 +102,16 @@ final class ConnectionLimitTests: XCTestCase {
         }
     }
 
+    /// The cap is kept below the open-file limit, so connections cannot make accept fail with EMFILE.
+    func testConnectionCapFitsTheOpenFileLimit() {
+        let small = FileDescriptorLimit.fitConnections(10)
+        XCTAssertEqual(small.connections, 10)
+        XCTAssertGreaterThanOrEqual(small.openFileLimit, 10 + FileDescriptorLimit.reserve)
+        let huge = FileDescriptorLimit.fitConnections(1 << 40)
+        XCTAssertLessThan(huge.connections, 1 << 40)
+        XCTAssertEqual(huge.connections, max(1, huge.openFileLimit - FileDescriptorLimit.reserve))
+    }
+
     func testLimitsAreValidatedAndShown() async throws {
         func message(_ change: (inout ServerLimits) -> Void) -> String? {
             var limits = ServerLimits()
