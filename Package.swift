@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Already resolved through Hummingbird; named here for the server's connection handler.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // System CBLAS (OpenBLAS from Debian's libopenblas-dev) on Linux.
@@ -59,7 +62,13 @@ let package = Package(
         // HTTP inference server (Hummingbird): dynamic batching over model services.
         .target(
             name: "BlipServer",
-            dependencies: ["BLIP", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "BLIP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ]
         ),
         .executableTarget(
             name: "blip",

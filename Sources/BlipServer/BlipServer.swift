@@ -1,9 +1,12 @@
 import BLIP
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 
-/// Admission control: requests that need a model are counted before their body is read, so the
-/// memory held by bodies and decoded images stays bounded however many clients connect.
+/// Admission control: requests that need a model are counted once their body has arrived (slow
+/// uploads hold bytes of `ServerLimits.maxBodyBytesInFlight`, not admission slots), so the queues
+/// and the images waiting in them stay bounded however many clients connect.
 final class AdmissionCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var current = 0
@@ -52,6 +55,14 @@ public final class BlipServer: Sendable {
     let matchBatcher: DynamicBatcher<MatchJob, [MatchScore], Int>?
     let decoder: ImageDecodingPool
     let admission: AdmissionCounter
+    /// Request-body bytes buffered now (`maxBodyBytesInFlight`).
+    let bodyBudget: ResourceBudget
+    /// Decoded image pixels held by requests now (`maxDecodedMegapixels` × 10⁶).
+    let pixelBudget: ResourceBudget
+    /// Open connections (`maxConnections`).
+    let connections: ConnectionLimiter
+    /// The port the server listens on, once it does (remote images may not point at it).
+    let boundPort = BoundPort()
     private let threads: [ModelThread]
 
     public init(services: BlipServices, limits: ServerLimits = ServerLimits(), metrics: ServerMetrics = ServerMetrics()) {
@@ -99,6 +110,10 @@ public final class BlipServer: Sendable {
         decoder = ImageDecodingPool(maxPixels: limits.maxImagePixels)
         // Requests in the queues, plus one running batch per model, plus a batch's worth decoding.
         admission = AdmissionCounter(limit: limits.queueLimit * 3 + limits.maxBatchSize * 4)
+        bodyBudget = ResourceBudget(limit: limits.maxBodyBytesInFlight)
+        let megapixels = limits.maxDecodedMegapixels.isFinite ? min(max(limits.maxDecodedMegapixels, 0), 1e12) : 0
+        pixelBudget = ResourceBudget(limit: Int((megapixels * 1e6).rounded()))
+        connections = ConnectionLimiter(limit: limits.maxConnections)
     }
 
     deinit {
@@ -132,16 +147,83 @@ public final class BlipServer: Sendable {
 
     /// A runnable application bound to `host:port` (port 0: any free port). `onRunning` gets the
     /// bound port once the server listens.
+    ///
+    /// Each connection gets the `ConnectionGuardHandler` (connection cap, first-request head
+    /// deadline) and Hummingbird's idle timeout (`idleTimeoutSeconds`). Keep `maxConnections`
+    /// below the open-file limit (`FileDescriptorLimit.fitConnections`, as `blip serve` does):
+    /// NIO spins on an accept that fails with EMFILE.
     public func application(host: String, port: Int,
                             onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let connections = self.connections
+        let requestTimeout = TimeAmount.nanoseconds(Int64(limits.requestTimeoutSeconds * 1e9))
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [
+                ConnectionGuardHandler(limiter: connections, headDeadline: requestTimeout,
+                                       bodyDeadline: requestTimeout + .seconds(5))
+            ],
+            idleTimeout: .nanoseconds(Int64(limits.idleTimeoutSeconds * 1e9)))
+        let boundPort = self.boundPort
+        return Application(
             router: router(),
+            server: .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: "blip-serve"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                boundPort.set(bound)
+                await onRunning(bound)
+            }
         )
     }
 
+    /// Gauges of the server's budgets (appended to `GET /metrics`).
+    func resourceMetricsText() -> String {
+        """
+        # HELP blip_open_connections Connections open now.
+        # TYPE blip_open_connections gauge
+        blip_open_connections \(connections.openCount)
+        # HELP blip_max_connections Connections open at once at most (--max-connections).
+        # TYPE blip_max_connections gauge
+        blip_max_connections \(connections.limit)
+        # HELP blip_rejected_connections_total Connections closed on accept because --max-connections were open.
+        # TYPE blip_rejected_connections_total counter
+        blip_rejected_connections_total \(connections.rejectedCount)
+        # HELP blip_body_bytes_in_flight Request-body bytes buffered now.
+        # TYPE blip_body_bytes_in_flight gauge
+        blip_body_bytes_in_flight \(bodyBudget.inUse)
+        # HELP blip_body_bytes_in_flight_limit Request-body bytes buffered at most (--max-body-bytes-in-flight).
+        # TYPE blip_body_bytes_in_flight_limit gauge
+        blip_body_bytes_in_flight_limit \(bodyBudget.limit)
+        # HELP blip_decoded_pixels_in_use Decoded image pixels reserved by requests now.
+        # TYPE blip_decoded_pixels_in_use gauge
+        blip_decoded_pixels_in_use \(pixelBudget.inUse)
+        # HELP blip_decoded_pixels_budget Decoded image pixels reserved at most (--max-decoded-megapixels x 10^6).
+        # TYPE blip_decoded_pixels_budget gauge
+        blip_decoded_pixels_budget \(pixelBudget.limit)
+
+        """
+    }
+
+    /// What the budgets hold now (`GET /info` "usage").
+    func usage() -> [String: Any] {
+        ["open_connections": connections.openCount, "rejected_connections": connections.rejectedCount,
+         "body_bytes_in_flight": bodyBudget.inUse, "decoded_pixels_in_use": pixelBudget.inUse,
+         "decoded_pixels_budget": pixelBudget.limit]
+    }
+
     // MARK: Model calls (bounded queues, dedicated threads)
+
+    /// The guarded path of every model route: the body is received in full first (bytes budget,
+    /// 408 on timeout), then admission is counted, then `handler` runs with a decoded-pixel
+    /// reservation that images decoded for it draw from; everything is given back when it returns.
+    func guarded(_ request: Request, _ handler: (Request) async throws -> Response) async throws -> Response {
+        try await withReceivedBody(request) { buffered in
+            try await admitted {
+                let pixels = BudgetReservation(pixelBudget)
+                defer { pixels.releaseAll() }
+                return try await PixelBudgetContext.$reservation.withValue(pixels) { try await handler(buffered) }
+            }
+        }
+    }
 
     /// Runs `body` if the admission counter allows; otherwise 503 with Retry-After.
     func admitted<T>(_ body: () async throws -> T) async throws -> T {

@@ -20,9 +20,11 @@ let openAPISpec = #"""
           "200": {"description": "One result list per image", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HostedResponse"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "408": {"$ref": "#/components/responses/Timeout"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "422": {"$ref": "#/components/responses/Invalid"},
-          "503": {"$ref": "#/components/responses/Busy"}
+          "503": {"$ref": "#/components/responses/Busy"},
+          "504": {"description": "A url image did not arrive within the remote-image deadline (error_type remote_image_timeout)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }
       }
     },
@@ -34,6 +36,7 @@ let openAPISpec = #"""
           "200": {"description": "Caption (no question) or answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "408": {"$ref": "#/components/responses/Timeout"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "422": {"$ref": "#/components/responses/Invalid"},
           "503": {"$ref": "#/components/responses/Busy"}
@@ -56,6 +59,7 @@ let openAPISpec = #"""
           "200": {"description": "The caption", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "408": {"$ref": "#/components/responses/Timeout"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "422": {"$ref": "#/components/responses/Invalid"},
           "503": {"$ref": "#/components/responses/Busy"}
@@ -76,6 +80,7 @@ let openAPISpec = #"""
           "200": {"description": "The answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "408": {"$ref": "#/components/responses/Timeout"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "422": {"$ref": "#/components/responses/Invalid"},
           "503": {"$ref": "#/components/responses/Busy"}
@@ -96,6 +101,7 @@ let openAPISpec = #"""
           "200": {"description": "One score pair per text", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MatchResponse"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "408": {"$ref": "#/components/responses/Timeout"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "422": {"$ref": "#/components/responses/Invalid"},
           "503": {"$ref": "#/components/responses/Busy"}
@@ -205,8 +211,9 @@ let openAPISpec = #"""
       "BadRequest": {"description": "Malformed body (not JSON, not multipart)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Invalid": {"description": "Invalid input: missing field, bad base64, undecodable or too large image, bad option", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "ModelNotLoaded": {"description": "The model this request needs is not loaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "TooLarge": {"description": "Body over the server's limit", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "Busy": {"description": "Queue full; retry after Retry-After seconds",
+      "Timeout": {"description": "The request body did not arrive within --request-timeout seconds (error_type request_timeout); the connection is closed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooLarge": {"description": "Body over the server's limit, or one image larger than the whole decoded-image budget (error_type image_over_decode_budget)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Busy": {"description": "Queue full, or the body-bytes or decoded-pixel budget in use (error_type queue_full, server_busy, decode_budget_full); retry after Retry-After seconds",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     }

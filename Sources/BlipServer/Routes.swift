@@ -52,22 +52,23 @@ extension BlipServer {
         router.get("/info") { [self] _, _ in jsonResponse(info()) }
         router.get("/metrics") { [self] _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText())))
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.prometheusText() + resourceMetricsText())))
         }
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: openAPISpec)))
         }
-        router.post("/api/v1/inference/blip") { [self] request, _ in try await admitted { try await inference(request) } }
-        router.post("/caption") { [self] request, _ in try await admitted { try await captionUpload(request) } }
-        router.post("/vqa") { [self] request, _ in try await admitted { try await vqaUpload(request) } }
-        router.post("/match") { [self] request, _ in try await admitted { try await match(request) } }
-        router.post("/") { [self] request, _ in try await admitted { try await hosted(request) } }
+        router.post("/api/v1/inference/blip") { [self] request, _ in try await guarded(request) { try await inference($0) } }
+        router.post("/caption") { [self] request, _ in try await guarded(request) { try await captionUpload($0) } }
+        router.post("/vqa") { [self] request, _ in try await guarded(request) { try await vqaUpload($0) } }
+        router.post("/match") { [self] request, _ in try await guarded(request) { try await match($0) } }
+        router.post("/") { [self] request, _ in try await guarded(request) { try await hosted($0) } }
     }
 
     func info() -> [String: Any] {
         let limitsObject = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(limits))) ?? [:]
-        return ["name": "blip-serve", "version": blipServerVersion, "models": modelDescriptions, "limits": limitsObject]
+        return ["name": "blip-serve", "version": blipServerVersion, "models": modelDescriptions, "limits": limitsObject,
+                "usage": usage()]
     }
 
     // MARK: Bodies
@@ -100,14 +101,14 @@ extension BlipServer {
     }
 
     func decodeImage(base64: String, field: String) async throws -> RGBImage {
-        try await decoder.decode(decodeBase64Image(base64, field: field), source: field)
+        try await decodeWithinBudget(decodeBase64Image(base64, field: field), source: field)
     }
 
     func decodeImage(form: MultipartForm) async throws -> RGBImage {
         guard let part = form.files["file"] ?? form.files["image"] else {
             throw APIError.unprocessable("missing form field \"file\" (the image)", type: "missing_field")
         }
-        return try await decoder.decode(Data(part.body), source: part.filename ?? "file")
+        return try await decodeWithinBudget(Data(part.body), source: part.filename ?? "file")
     }
 
     // MARK: Handlers
@@ -227,7 +228,8 @@ extension BlipServer {
         let parameters = payload.parameters ?? GenerationParameters()
         if questions.contains(where: \.isEmpty) { try requireModel(.caption) }
         if questions.contains(where: { !$0.isEmpty }) { try requireModel(.vqa) }
-        // Fetch and decode every image first (so a bad image fails before any model work).
+        // Fetch and decode every image first (so a bad image fails before any model work); each
+        // decode reserves its pixels from the global budget first (503/413 when it cannot).
         var decoded: [RGBImage] = []
         for (i, image) in images.enumerated() {
             let field = "inputs.images[\(i)]"
@@ -237,8 +239,7 @@ extension BlipServer {
                 guard limits.allowRemoteImages else {
                     throw APIError.unprocessable("\(field).url: remote images are disabled (start the server with --allow-remote-images)", type: "remote_images_disabled")
                 }
-                let fetcher = RemoteImageFetcher(maxBytes: limits.maxBodyBytes, timeout: limits.remoteImageTimeoutSeconds)
-                decoded.append(try await decoder.decode(try await fetcher.fetch(url), source: "\(field).url"))
+                decoded.append(try await decodeWithinBudget(try await remoteImageFetcher().fetch(url), source: "\(field).url"))
             } else {
                 throw APIError.unprocessable("\(field) needs \"b64\" or \"url\"", type: "missing_field")
             }

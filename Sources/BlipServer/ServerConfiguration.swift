@@ -29,6 +29,22 @@ public struct ServerLimits: Sendable, Codable, Equatable {
     public var remoteImageTimeoutSeconds = 10.0
     /// Seconds a client is told to wait (Retry-After) when a queue is full.
     public var retryAfterSeconds = 1
+    /// Remote images resolving to loopback, private, link-local or other non-public addresses are
+    /// fetched too (off by default: such URLs are refused with 422 `remote_image_forbidden`).
+    public var allowPrivateRemoteImages = false
+    /// Seconds a request's body may take to arrive in full (then 408); a new connection whose first
+    /// request head does not arrive within it is closed.
+    public var requestTimeoutSeconds = 30.0
+    /// Seconds a keep-alive connection may stay idle between requests before it is closed.
+    public var idleTimeoutSeconds = 60.0
+    /// Open connections at most; connections beyond it are closed as soon as they are accepted.
+    public var maxConnections = 512
+    /// Request-body bytes buffered across all requests at most (counted as bytes arrive); more → 503.
+    public var maxBodyBytesInFlight = 256 * 1024 * 1024
+    /// Decoded image pixels held by requests at once, in megapixels (10⁶ pixels); an image reserves
+    /// width × height from its header before decoding. Over budget → 503 (413 for one image larger than
+    /// the whole budget).
+    public var maxDecodedMegapixels = 256.0
 
     public init() {}
 
@@ -39,6 +55,9 @@ public struct ServerLimits: Sendable, Codable, Equatable {
         case maxTextLength = "max_text_length", maxNewTokensLimit = "max_new_tokens_limit"
         case maxBeamsLimit = "max_beams_limit", allowRemoteImages = "allow_remote_images"
         case remoteImageTimeoutSeconds = "remote_image_timeout_seconds", retryAfterSeconds = "retry_after_seconds"
+        case allowPrivateRemoteImages = "allow_private_remote_images", requestTimeoutSeconds = "request_timeout_seconds"
+        case idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
+        case maxBodyBytesInFlight = "max_body_bytes_in_flight", maxDecodedMegapixels = "max_decoded_megapixels"
     }
 
     /// Checks the values; throws a message naming the bad one.
@@ -49,6 +68,21 @@ public struct ServerLimits: Sendable, Codable, Equatable {
         if queueLimit < 1 { throw bad("queue limit must be at least 1") }
         if maxBodyBytes < 1024 { throw bad("max body bytes must be at least 1024") }
         if maxImagePixels < 1 { throw bad("max image pixels must be positive") }
+        func seconds(_ value: Double, _ name: String) throws {
+            guard value.isFinite, (0.01...86_400).contains(value) else {
+                throw bad("\(name) must be a number of seconds in 0.01...86400, got \(value)")
+            }
+        }
+        try seconds(requestTimeoutSeconds, "request timeout (--request-timeout)")
+        try seconds(idleTimeoutSeconds, "idle timeout (--idle-timeout)")
+        try seconds(remoteImageTimeoutSeconds, "remote image timeout (--remote-image-timeout)")
+        if !(1...1_000_000).contains(maxConnections) { throw bad("max connections (--max-connections) must be in 1...1000000, got \(maxConnections)") }
+        if maxBodyBytesInFlight < maxBodyBytes {
+            throw bad("max body bytes in flight (--max-body-bytes-in-flight, \(maxBodyBytesInFlight)) must be at least max body bytes (--max-body-bytes, \(maxBodyBytes))")
+        }
+        guard maxDecodedMegapixels.isFinite, (0.001...1_000_000).contains(maxDecodedMegapixels) else {
+            throw bad("max decoded megapixels (--max-decoded-megapixels) must be in 0.001...1000000, got \(maxDecodedMegapixels)")
+        }
     }
 }
 

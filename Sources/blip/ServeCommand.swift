@@ -40,8 +40,29 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-image-pixels"), help: "Images declaring more pixels are refused before decoding (422).")
     var maxImagePixels = ServerLimits().maxImagePixels
 
-    @Flag(name: .customLong("allow-remote-images"), help: "Fetch {\"url\": ...} images (http/https only, bounded size and time).")
+    @Flag(name: .customLong("allow-remote-images"), help: "Fetch {\"url\": ...} images (http/https only, public addresses only, bounded size and time).")
     var allowRemoteImages = false
+
+    @Flag(name: .customLong("allow-private-remote-images"), help: "With --allow-remote-images, also fetch from loopback, private and link-local addresses (unsafe on shared networks).")
+    var allowPrivateRemoteImages = false
+
+    @Option(name: .customLong("remote-image-timeout"), help: "Seconds a remote image fetch may take in all (then 504).")
+    var remoteImageTimeout = ServerLimits().remoteImageTimeoutSeconds
+
+    @Option(name: .customLong("request-timeout"), help: "Seconds a request body may take to arrive (then 408); also the time a new connection has to send its first request head.")
+    var requestTimeout = ServerLimits().requestTimeoutSeconds
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive connection is kept open.")
+    var idleTimeout = ServerLimits().idleTimeoutSeconds
+
+    @Option(name: .customLong("max-connections"), help: "Open connections at most; more are closed on accept.")
+    var maxConnections = ServerLimits().maxConnections
+
+    @Option(name: .customLong("max-body-bytes-in-flight"), help: "Request-body bytes buffered across all requests at most (then 503).")
+    var maxBodyBytesInFlight = ServerLimits().maxBodyBytesInFlight
+
+    @Option(name: .customLong("max-decoded-megapixels"), help: "Decoded image megapixels held by all requests at once at most (then 503; 413 for one image over it).")
+    var maxDecodedMegapixels = ServerLimits().maxDecodedMegapixels
 
     func validate() throws {
         if captionModel == nil && vqaModel == nil && itmModel == nil {
@@ -59,7 +80,20 @@ struct ServeCommand: ParsableCommand {
             limits.maxBodyBytes = maxBodyBytes
             limits.maxImagePixels = maxImagePixels
             limits.allowRemoteImages = allowRemoteImages
+            limits.allowPrivateRemoteImages = allowPrivateRemoteImages
+            limits.remoteImageTimeoutSeconds = remoteImageTimeout
+            limits.requestTimeoutSeconds = requestTimeout
+            limits.idleTimeoutSeconds = idleTimeout
+            limits.maxConnections = maxConnections
+            limits.maxBodyBytesInFlight = maxBodyBytesInFlight
+            limits.maxDecodedMegapixels = maxDecodedMegapixels
             try limits.validate()
+            // Connections must not be able to use up every file descriptor (see FileDescriptorLimit).
+            let fitted = FileDescriptorLimit.fitConnections(limits.maxConnections)
+            if fitted.connections < limits.maxConnections {
+                FileHandle.standardError.write(Data("blip serve: --max-connections \(limits.maxConnections) lowered to \(fitted.connections): the open-file limit is \(fitted.openFileLimit) (ulimit -n) and \(FileDescriptorLimit.reserve) descriptors are kept for the server itself\n".utf8))
+                limits.maxConnections = fitted.connections
+            }
             // An existing directory wins; otherwise a hub id (cache, then download).
             // `/info` shows each model as given (hub id or path).
             func url(_ model: String) throws -> URL { try ModelResolver.resolve(model) }

@@ -96,7 +96,7 @@ enum ImageDecoder {
         }
     }
 
-    private static func check(_ status: cic_status, _ image: cic_image, _ source: String) throws {
+    static func check(_ status: cic_status, _ image: cic_image, _ source: String) throws {
         guard status != CIC_OK else { return }
         let detail = withUnsafeBytes(of: image.message) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
