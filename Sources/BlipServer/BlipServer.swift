@@ -107,7 +107,7 @@ public final class BlipServer: Sendable {
             matchBatcher = nil
         }
         self.threads = threads
-        decoder = ImageDecodingPool(maxPixels: limits.maxImagePixels)
+        decoder = ImageDecodingPool(maxPixels: limits.maxImagePixels, applyExifOrientation: limits.applyExifOrientation)
         // Requests in the queues, plus one running batch per model, plus a batch's worth decoding.
         admission = AdmissionCounter(limit: limits.queueLimit * 3 + limits.maxBatchSize * 4)
         bodyBudget = ResourceBudget(limit: limits.maxBodyBytesInFlight)

@@ -68,12 +68,18 @@ func checkText(_ text: String, field: String, limits: ServerLimits) throws -> St
 final class ImageDecodingPool: Sendable {
     private let thread = ModelThread(name: "blip-image-decode")
     let maxPixels: Int
+    let applyExifOrientation: Bool
 
-    init(maxPixels: Int) { self.maxPixels = maxPixels }
+    init(maxPixels: Int, applyExifOrientation: Bool) {
+        self.maxPixels = maxPixels
+        self.applyExifOrientation = applyExifOrientation
+    }
 
     func decode(_ data: Data, source: String) async throws -> RGBImage {
-        let maxPixels = self.maxPixels
-        return try await thread.run { try RGBImage(data: data, maxPixels: maxPixels, source: source) }
+        let (maxPixels, upright) = (self.maxPixels, applyExifOrientation)
+        return try await thread.run {
+            try RGBImage(data: data, maxPixels: maxPixels, source: source, applyingExifOrientation: upright)
+        }
     }
 
     func shutdown() { thread.shutdown() }

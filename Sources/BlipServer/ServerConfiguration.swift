@@ -11,8 +11,11 @@ public struct ServerLimits: Sendable, Codable, Equatable {
     public var queueLimit = 32
     /// Request bodies larger than this are refused with 413.
     public var maxBodyBytes = 16 * 1024 * 1024
-    /// Images whose header declares more pixels than this are refused with 422 (before decoding).
-    public var maxImagePixels = 16_000_000
+    /// Images whose header declares more pixels than this are refused with 422 (before decoding):
+    /// the CLI's budget, 64 megapixels.
+    public var maxImagePixels = RGBImage.defaultMaxPixels
+    /// Turn photos upright for their EXIF orientation, as transformers' `load_image` does.
+    public var applyExifOrientation = true
     /// Images in one request at most (hosted-handler payload).
     public var maxImagesPerRequest = 8
     /// Texts (questions or match candidates) in one request at most.
@@ -51,6 +54,7 @@ public struct ServerLimits: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case maxBatchSize = "max_batch_size", maxWaitMilliseconds = "max_wait_ms", queueLimit = "queue_limit"
         case maxBodyBytes = "max_body_bytes", maxImagePixels = "max_image_pixels"
+        case applyExifOrientation = "apply_exif_orientation"
         case maxImagesPerRequest = "max_images_per_request", maxTextsPerRequest = "max_texts_per_request"
         case maxTextLength = "max_text_length", maxNewTokensLimit = "max_new_tokens_limit"
         case maxBeamsLimit = "max_beams_limit", allowRemoteImages = "allow_remote_images"
@@ -63,11 +67,11 @@ public struct ServerLimits: Sendable, Codable, Equatable {
     /// Checks the values; throws a message naming the bad one.
     public func validate() throws {
         func bad(_ m: String) -> ServerConfigurationError { ServerConfigurationError(message: m) }
-        if maxBatchSize < 1 { throw bad("max batch size must be at least 1") }
-        if maxWaitMilliseconds < 0 { throw bad("max wait must be non-negative") }
-        if queueLimit < 1 { throw bad("queue limit must be at least 1") }
-        if maxBodyBytes < 1024 { throw bad("max body bytes must be at least 1024") }
-        if maxImagePixels < 1 { throw bad("max image pixels must be positive") }
+        if !(1...1024).contains(maxBatchSize) { throw bad("max batch size (--max-batch-size) must be in 1...1024, got \(maxBatchSize)") }
+        if !(0...60_000).contains(maxWaitMilliseconds) { throw bad("max wait (--max-wait-ms) must be in 0...60000, got \(maxWaitMilliseconds)") }
+        if !(1...100_000).contains(queueLimit) { throw bad("queue limit (--queue-limit) must be in 1...100000, got \(queueLimit)") }
+        if maxBodyBytes < 1024 { throw bad("max body bytes (--max-body-bytes) must be at least 1024, got \(maxBodyBytes)") }
+        if maxImagePixels < 1 { throw bad("max image pixels (--max-image-pixels) must be positive, got \(maxImagePixels)") }
         func seconds(_ value: Double, _ name: String) throws {
             guard value.isFinite, (0.01...86_400).contains(value) else {
                 throw bad("\(name) must be a number of seconds in 0.01...86400, got \(value)")
@@ -94,4 +98,4 @@ public struct ServerConfigurationError: Error, CustomStringConvertible, Localize
 }
 
 /// The version `GET /info` reports.
-public let blipServerVersion = "0.1.0"
+public let blipServerVersion = swiftBLIPVersion

@@ -22,22 +22,22 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on (0: any free port).")
+    @Option(parsing: .unconditional, help: "Port to listen on (0: any free port).")
     var port = 8080
 
-    @Option(name: .customLong("max-batch-size"), help: "Requests for one model answered together at most.")
+    @Option(name: .customLong("max-batch-size"), parsing: .unconditional, help: "Requests for one model answered together at most.")
     var maxBatchSize = ServerLimits().maxBatchSize
 
-    @Option(name: .customLong("max-wait-ms"), help: "Milliseconds a request waits for others to join its batch.")
+    @Option(name: .customLong("max-wait-ms"), parsing: .unconditional, help: "Milliseconds a request waits for others to join its batch.")
     var maxWaitMs = ServerLimits().maxWaitMilliseconds
 
-    @Option(name: .customLong("queue-limit"), help: "Requests waiting per model at most (then 503 with Retry-After).")
+    @Option(name: .customLong("queue-limit"), parsing: .unconditional, help: "Requests waiting per model at most (then 503 with Retry-After).")
     var queueLimit = ServerLimits().queueLimit
 
-    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (then 413).")
+    @Option(name: .customLong("max-body-bytes"), parsing: .unconditional, help: "Largest request body accepted (then 413).")
     var maxBodyBytes = ServerLimits().maxBodyBytes
 
-    @Option(name: .customLong("max-image-pixels"), help: "Images declaring more pixels are refused before decoding (422).")
+    @Option(name: .customLong("max-image-pixels"), parsing: .unconditional, help: "Images declaring more pixels are refused before decoding (422).")
     var maxImagePixels = ServerLimits().maxImagePixels
 
     @Flag(name: .customLong("allow-remote-images"), help: "Fetch {\"url\": ...} images (http/https only, public addresses only, bounded size and time).")
@@ -46,29 +46,34 @@ struct ServeCommand: ParsableCommand {
     @Flag(name: .customLong("allow-private-remote-images"), help: "With --allow-remote-images, also fetch from loopback, private and link-local addresses (unsafe on shared networks).")
     var allowPrivateRemoteImages = false
 
-    @Option(name: .customLong("remote-image-timeout"), help: "Seconds a remote image fetch may take in all (then 504).")
+    @Option(name: .customLong("remote-image-timeout"), parsing: .unconditional, help: "Seconds a remote image fetch may take in all (then 504).")
     var remoteImageTimeout = ServerLimits().remoteImageTimeoutSeconds
 
-    @Option(name: .customLong("request-timeout"), help: "Seconds a request body may take to arrive (then 408); also the time a new connection has to send its first request head.")
+    @Option(name: .customLong("request-timeout"), parsing: .unconditional, help: "Seconds a request body may take to arrive (then 408); also the time a new connection has to send its first request head.")
     var requestTimeout = ServerLimits().requestTimeoutSeconds
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive connection is kept open.")
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: "Seconds an idle keep-alive connection is kept open.")
     var idleTimeout = ServerLimits().idleTimeoutSeconds
 
-    @Option(name: .customLong("max-connections"), help: "Open connections at most; more are closed on accept.")
+    @Option(name: .customLong("max-connections"), parsing: .unconditional, help: "Open connections at most; more are closed on accept.")
     var maxConnections = ServerLimits().maxConnections
 
-    @Option(name: .customLong("max-body-bytes-in-flight"), help: "Request-body bytes buffered across all requests at most (then 503).")
+    @Option(name: .customLong("max-body-bytes-in-flight"), parsing: .unconditional, help: "Request-body bytes buffered across all requests at most (then 503).")
     var maxBodyBytesInFlight = ServerLimits().maxBodyBytesInFlight
 
-    @Option(name: .customLong("max-decoded-megapixels"), help: "Decoded image megapixels held by all requests at once at most (then 503; 413 for one image over it).")
+    @Option(name: .customLong("max-decoded-megapixels"), parsing: .unconditional, help: "Decoded image megapixels held by all requests at once at most (then 503; 413 for one image over it).")
     var maxDecodedMegapixels = ServerLimits().maxDecodedMegapixels
+
+    @Flag(name: .customLong("ignore-exif"), help: "Keep images' stored pixel layout (by default photos are turned upright for their EXIF orientation).")
+    var ignoreExif = false
+
+    @OptionGroup var threadsOption: ThreadsOption
 
     func validate() throws {
         if captionModel == nil && vqaModel == nil && itmModel == nil {
             throw ValidationError("give at least one of --caption-model, --vqa-model, --itm-model")
         }
-        if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535, got \(port)") }
     }
 
     func run() throws {
@@ -87,6 +92,7 @@ struct ServeCommand: ParsableCommand {
             limits.maxConnections = maxConnections
             limits.maxBodyBytesInFlight = maxBodyBytesInFlight
             limits.maxDecodedMegapixels = maxDecodedMegapixels
+            limits.applyExifOrientation = !ignoreExif
             try limits.validate()
             // Connections must not be able to use up every file descriptor (see FileDescriptorLimit).
             let fitted = FileDescriptorLimit.fitConnections(limits.maxConnections)

@@ -57,3 +57,22 @@ extension CLITests {
         XCTAssertEqual(sampled.stderr, "")
     }
 }
+
+extension CLITests {
+    /// Negative and out-of-range server settings name the option (they used to read as "Missing value").
+    func testServeSettingsAreCheckedByName() throws {
+        let cases: [([String], String)] = [
+            (["--idle-timeout", "-1"], "error: idle timeout (--idle-timeout) must be a number of seconds in 0.01...86400, got -1.0"),
+            (["--max-batch-size", "0"], "error: max batch size (--max-batch-size) must be in 1...1024, got 0"),
+            (["--request-timeout", "nan"], "error: request timeout (--request-timeout) must be a number of seconds in 0.01...86400, got nan"),
+        ]
+        for (options, message) in cases {
+            let r = try run(["serve", "--caption-model", tiny, "--port", "0"] + options)
+            XCTAssertEqual(r.status, 1, "\(options)")
+            XCTAssertEqual(r.stderr.trimmingCharacters(in: .newlines), message)
+        }
+        let port = try run(["serve", "--caption-model", tiny, "--port", "-5"])
+        XCTAssertEqual(port.status, 64)
+        XCTAssertTrue(port.stderr.contains("--port must be in 0...65535, got -5"), port.stderr)
+    }
+}
