@@ -113,6 +113,10 @@ let package = Package(
         .executableTarget(name: "FuzzJSONBody", dependencies: ["BlipServer", "FuzzSupport"],
                           path: "Sources/Fuzz/FuzzJSONBody"),
         .testTarget(
+            name: "FuzzHarnessTests",
+            dependencies: ["FuzzSafeTensors", "FuzzImage", "FuzzTokenizer", "FuzzConfig", "FuzzMultipart", "FuzzJSONBody"]
+        ),
+        .testTarget(
             name: "BlipServerTests",
             dependencies: [
                 "BlipServer", "BLIP", "Tensor",

@@ -12,7 +12,11 @@ let scratch = ScratchFolder("FuzzConfig")
 let model = scratch.folder("model")
 let sample = RGBImage(width: 5, height: 3, pixels: (0..<45).map { UInt8(truncatingIfNeeded: $0 * 37) })
 
+// libFuzzer's entry point in fuzzing builds; a plain function otherwise, so that test bundles linking several
+// harnesses (FuzzHarnessTests) do not see the symbol twice.
+#if FUZZING
 @_cdecl("LLVMFuzzerTestOneInput")
+#endif
 public func fuzzConfig(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let data = fuzzData(bytes, count)
     guard let mode = data.first else { return 0 }

@@ -11,7 +11,11 @@ import FuzzSupport
 
 let maxPixels = 1 << 20
 
+// libFuzzer's entry point in fuzzing builds; a plain function otherwise, so that test bundles linking several
+// harnesses (FuzzHarnessTests) do not see the symbol twice.
+#if FUZZING
 @_cdecl("LLVMFuzzerTestOneInput")
+#endif
 public func fuzzImage(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let data = fuzzData(bytes, count)
     _ = ImageFormat.detect(data)

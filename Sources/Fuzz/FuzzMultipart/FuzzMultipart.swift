@@ -8,7 +8,11 @@ import FuzzSupport
 // Input: the Content-Type header value, a newline, then the body. Every rejection must be an `APIError`
 // with a 4xx status (anything else would be a 500).
 
+// libFuzzer's entry point in fuzzing builds; a plain function otherwise, so that test bundles linking several
+// harnesses (FuzzHarnessTests) do not see the symbol twice.
+#if FUZZING
 @_cdecl("LLVMFuzzerTestOneInput")
+#endif
 public func fuzzMultipart(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: bytes, count: bytes == nil ? 0 : count))
     let newline = input.firstIndex(of: 10) ?? input.count

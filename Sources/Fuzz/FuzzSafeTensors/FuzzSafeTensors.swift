@@ -51,7 +51,11 @@ func readAll(_ names: [String], info: (String) -> SafeTensorInfo?, raw: (String)
     }
 }
 
+// libFuzzer's entry point in fuzzing builds; a plain function otherwise, so that test bundles linking several
+// harnesses (FuzzHarnessTests) do not see the symbol twice.
+#if FUZZING
 @_cdecl("LLVMFuzzerTestOneInput")
+#endif
 public func fuzzSafeTensors(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let data = fuzzData(bytes, count)
     if data.first == UInt8(ascii: "{") {

@@ -47,7 +47,11 @@ func check(_ t: BertTokenizer, _ text: String, maxLength: Int?) {
     }
 }
 
+// libFuzzer's entry point in fuzzing builds; a plain function otherwise, so that test bundles linking several
+// harnesses (FuzzHarnessTests) do not see the symbol twice.
+#if FUZZING
 @_cdecl("LLVMFuzzerTestOneInput")
+#endif
 public func fuzzTokenizer(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let data = fuzzData(bytes, count)
     guard let mode = data.first else { return 0 }
