@@ -8,6 +8,10 @@ public protocol ImageEmbedder: Sendable {
     /// Names the model (e.g. "Salesforce/blip-itm-base-coco"). Stored in the index: an index built with one
     /// model refuses to be extended or searched with another.
     var modelIdentifier: String { get }
+    /// Identifiers an older version of this program stored for the same model (e.g. its name):
+    /// an index holding one of them is accepted, and `add` rewrites it to `modelIdentifier`.
+    /// Default: none.
+    var legacyIdentifiers: [String] { get }
     /// Length of every embedding (256 for BLIP's ITC projections).
     var dimension: Int { get }
     /// One L2-normalised embedding of length `dimension` per image, in order.
@@ -27,6 +31,10 @@ public protocol ImageTextReranker: Sendable {
     func itmScores(images: [RGBImage], text: String) throws -> [Float]
     /// ITM match probability of each text with `image`, in order.
     func itmScores(image: RGBImage, texts: [String]) throws -> [Float]
+}
+
+extension ImageEmbedder {
+    public var legacyIdentifiers: [String] { [] }
 }
 
 /// A model that both embeds (ITC) and re-ranks (ITM), as `BlipImageTextMatcher` does.

@@ -14,6 +14,9 @@ public enum FileScanner {
     /// A file named explicitly is taken whatever its extension: the decoder reads the magic bytes.
     public static let imageExtensions: Set<String> = ["jpg", "jpeg", "png", "webp"]
 
+    /// The reason given for a named path that does not exist.
+    public static let noSuchPath = "no such file or folder"
+
     /// A path that could not be expanded.
     public struct Missing: Sendable, Equatable {
         public let path: String
@@ -62,7 +65,7 @@ public enum FileScanner {
             let path = absolutePath(raw)
             var isDir: ObjCBool = false
             if !fm.fileExists(atPath: path, isDirectory: &isDir) {
-                missing.append(Missing(path: path, reason: "no such file or folder"))
+                missing.append(Missing(path: path, reason: noSuchPath))
             } else if isDir.boolValue {
                 walk(path)
             } else {
@@ -70,6 +73,11 @@ public enum FileScanner {
             }
         }
         return (files, missing)
+    }
+
+    /// True when `path` is `root` or inside it (both absolute).
+    public static func isUnder(_ path: String, root: String) -> Bool {
+        path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
     }
 
     /// Size in bytes and modification time in nanoseconds since 1970, or nil if `stat` fails.

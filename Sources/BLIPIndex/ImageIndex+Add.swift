@@ -16,6 +16,9 @@ extension ImageIndex {
         /// Hash every file even when its size and modification time match the indexed row
         /// (by default such files are taken as unchanged without reading them).
         public var rehash: Bool
+        /// Turn photos upright for their EXIF orientation before embedding them (as transformers'
+        /// `load_image` does).
+        public var applyExifOrientation = true
         /// Called inside each batch's transaction just before it commits, with the batch number (from 1).
         /// For instrumentation and crash tests.
         public var beforeCommit: (@Sendable (Int) -> Void)?
@@ -45,6 +48,11 @@ extension ImageIndex {
         public var removed = 0
         /// Files (or named paths) that could not be indexed, with the reason.
         public var failures: [IndexFailure] = []
+        /// Named paths that do not exist (also in `failures`).
+        public var missingPaths: [String] = []
+        /// Indexed files under the named folders (or named files) that no longer exist; their rows
+        /// stay until `prune`.
+        public var vanished: [String] = []
         public var failed: Int { failures.count }
 
         public init() {}
@@ -105,6 +113,8 @@ extension ImageIndex {
         let (files, missing) = FileScanner.expand(paths)
         var summary = AddSummary()
         summary.failures = missing.map { IndexFailure(path: $0.path, reason: $0.reason) }
+        summary.missingPaths = missing.filter { $0.reason == FileScanner.noSuchPath }.map(\.path)
+        summary.vanished = try vanished(under: paths.map(FileScanner.absolutePath))
 
         var stored: [String: StoredFile] = [:]
         try pool.read { db in
@@ -224,7 +234,8 @@ extension ImageIndex {
             } else {
                 let image: RGBImage
                 do {
-                    image = try RGBImage(data: data, maxPixels: options.maxPixels, source: file)
+                    image = try RGBImage(data: data, maxPixels: options.maxPixels, source: file,
+                                         applyingExifOrientation: options.applyExifOrientation)
                 } catch {
                     summary.failures.append(IndexFailure(path: file, reason: Self.reason(error, path: file)))
                     // The indexed content is gone: drop the stale row rather than keep returning it.

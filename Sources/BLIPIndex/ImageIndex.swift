@@ -50,11 +50,28 @@ public final class ImageIndex: @unchecked Sendable {
         config.busyMode = .timeout(30)
         config.label = "BLIPIndex"
         do {
-            pool = try DatabasePool(path: absolute, configuration: config)
+            pool = try Self.openPool(path: absolute, configuration: config)
             try Self.prepareSchema(pool, path: absolute)
             try Self.migrator.migrate(pool)
         } catch let error as DatabaseError {
             throw ImageIndexError.notAnIndex(path: absolute, detail: error.message ?? "\(error)")
+        }
+    }
+
+    /// Opens the pool, retrying while another process holds the file's lock: switching a new file to
+    /// WAL mode (`PRAGMA journal_mode = WAL`, run by `DatabasePool.init`) can fail with SQLITE_BUSY at
+    /// once, without waiting for the busy timeout, when two processes open the same new file together.
+    private static func openPool(path: String, configuration: Configuration) throws -> DatabasePool {
+        let deadline = Date().addingTimeInterval(30)
+        var delay = 0.01
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && Date() < deadline {
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, 0.25)
+            }
         }
     }
 
@@ -145,16 +162,48 @@ public final class ImageIndex: @unchecked Sendable {
         }
     }
 
-    /// Removes the rows whose file no longer exists; returns their paths.
+    /// Why `prune` removed a row.
+    public enum PruneReason: String, Sendable, Equatable {
+        /// The file no longer exists.
+        case gone
+        /// The file's size or modification time differs from the indexed one: its embedding is stale.
+        case changed
+    }
+
+    /// Removes the rows whose file no longer exists, or (with `changed`) no longer has the size and
+    /// modification time it was indexed with; only rows under `paths` (files or folders) when given.
+    /// Returns the removed paths with the reason, in path order.
     @discardableResult
-    public func prune() throws -> [String] {
-        let gone = try paths().filter { !FileManager.default.fileExists(atPath: $0) }
-        if gone.isEmpty { return [] }
+    public func prune(under paths: [String]? = nil, changed: Bool = true) throws -> [(path: String, reason: PruneReason)] {
+        let roots = paths.map { $0.map(FileScanner.absolutePath) }
+        let rows = try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT path, file_size, mtime_ns FROM image ORDER BY path")
+        }
+        var removed: [(path: String, reason: PruneReason)] = []
+        for row in rows {
+            let path: String = row[0]
+            if let roots, !roots.contains(where: { FileScanner.isUnder(path, root: $0) }) { continue }
+            guard let now = FileScanner.sizeAndModificationTime(path) else {
+                removed.append((path, .gone))
+                continue
+            }
+            if changed, now.size != (row[1] as Int64) || now.mtimeNanoseconds != (row[2] as Int64) {
+                removed.append((path, .changed))
+            }
+        }
+        if removed.isEmpty { return [] }
         try pool.write { db in
-            for p in gone { try db.execute(sql: "DELETE FROM image WHERE path = ?", arguments: [p]) }
+            for r in removed { try db.execute(sql: "DELETE FROM image WHERE path = ?", arguments: [r.path]) }
         }
         invalidateCache()
-        return gone
+        return removed
+    }
+
+    /// Indexed paths under `roots` (absolute files or folders) whose file no longer exists.
+    func vanished(under roots: [String]) throws -> [String] {
+        try paths().filter { path in
+            roots.contains { FileScanner.isUnder(path, root: $0) } && !FileManager.default.fileExists(atPath: path)
+        }
     }
 
     /// Checks that `embedder` matches the stored model; with `record`, stores it in an index that has none.
@@ -168,10 +217,16 @@ public final class ImageIndex: @unchecked Sendable {
         let check = { (db: Database) throws -> Bool in
             if let row = try Row.fetchOne(db, sql: "SELECT model_identifier, dimension FROM index_meta WHERE id = 1") {
                 let storedModel: String = row[0], storedDimension: Int = row[1]
-                guard storedModel == model, storedDimension == dimension else {
+                let legacy = embedder.legacyIdentifiers.contains(storedModel)
+                guard storedModel == model || legacy, storedDimension == dimension else {
                     throw ImageIndexError.modelMismatch(
                         indexPath: self.path, indexModel: storedModel, indexDimension: storedDimension,
                         model: model, dimension: dimension)
+                }
+                if legacy, record {  // written by an older version: identify the model by its weights now
+                    try db.execute(sql: "UPDATE index_meta SET model_identifier = ? WHERE id = 1", arguments: [model])
+                    try db.execute(sql: "UPDATE image SET model_identifier = ? WHERE model_identifier = ?",
+                                   arguments: [model, storedModel])
                 }
                 return true
             }

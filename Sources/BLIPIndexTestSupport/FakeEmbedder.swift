@@ -10,6 +10,7 @@ import Foundation
 /// ITM score: a hash of (pixels, text) mapped to [0, 1).
 public final class FakeEmbedder: ImageTextRetrievalModel, @unchecked Sendable {
     public let modelIdentifier: String
+    public let legacyIdentifiers: [String]
     public let dimension: Int
     /// Sleep per `embed(images:)` call (crash tests run slowly on purpose).
     public let delayPerBatch: Double
@@ -17,9 +18,11 @@ public final class FakeEmbedder: ImageTextRetrievalModel, @unchecked Sendable {
     private var _embeddedImages = 0
     private var _imageCalls = 0
 
-    public init(modelIdentifier: String = "fake-itc", dimension: Int = 12, delayPerBatch: Double = 0) {
+    public init(modelIdentifier: String = "fake-itc", dimension: Int = 12, delayPerBatch: Double = 0,
+                legacyIdentifiers: [String] = []) {
         precondition(dimension >= 4)
         self.modelIdentifier = modelIdentifier
+        self.legacyIdentifiers = legacyIdentifiers
         self.dimension = dimension
         self.delayPerBatch = delayPerBatch
     }

@@ -15,7 +15,7 @@ struct IndexCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Index images and search them by text (BLIP ITC embeddings, optional ITM re-ranking).",
-        subcommands: [IndexAddCommand.self, IndexSearchCommand.self, IndexInfoCommand.self])
+        subcommands: [IndexAddCommand.self, IndexSearchCommand.self, IndexInfoCommand.self, IndexPruneCommand.self])
 }
 
 /// Which first token the ITM head sees when re-ranking (see `ITMInputMode` in BLIP).
@@ -53,8 +53,7 @@ struct IndexAddCommand: ParsableCommand {
     @Flag(help: "Hash every file, even when its size and modification time are unchanged.")
     var rehash = false
 
-    @Option(name: .customLong("max-pixels"), help: "Skip images whose header declares more pixels than this.")
-    var maxPixels = RGBImage.defaultMaxPixels
+    @OptionGroup var imageOptions: ImageInputOptions
 
     @Flag(help: "Print the summary as one JSON object.")
     var json = false
@@ -72,12 +71,18 @@ struct IndexAddCommand: ParsableCommand {
             let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: .transformers)
             let index = try ImageIndex(path: indexOption.index)
             let reporter = ProgressReporter()
-            let options = ImageIndex.AddOptions(batchSize: batchSize, maxPixels: maxPixels, rehash: rehash)
+            var options = ImageIndex.AddOptions(batchSize: batchSize, maxPixels: imageOptions.maxPixels, rehash: rehash)
+            options.applyExifOrientation = !imageOptions.ignoreExif
             let start = Date()
             let summary = try index.add(paths: paths, embedder: model, options: options, progress: reporter.update)
             reporter.finish()
             let seconds = Date().timeIntervalSince(start)
             for failure in summary.failures { printError("skipped \(failure)") }
+            if !summary.vanished.isEmpty {
+                let shown = summary.vanished.prefix(5).joined(separator: ", ")
+                printError("\(summary.vanished.count) indexed file(s) under these paths no longer exist: \(shown)"
+                    + "\(summary.vanished.count > 5 ? ", ..." : ""); remove them with `blip index prune --index \(index.path)`")
+            }
             let rate = seconds > 0 ? Double(summary.embedded) / seconds : 0
             let total = try index.info().imageCount
             if json {
@@ -85,6 +90,7 @@ struct IndexAddCommand: ParsableCommand {
                     "index": index.path, "added": summary.added, "updated": summary.updated,
                     "unchanged": summary.unchanged, "reused": summary.reused, "embedded": summary.embedded,
                     "removed": summary.removed, "failed": summary.failed, "images": total,
+                    "vanished": summary.vanished, "missing": summary.missingPaths,
                     "seconds": shortDouble(seconds), "images_per_second": shortDouble(rate),
                 ])
             } else {
@@ -93,6 +99,7 @@ struct IndexAddCommand: ParsableCommand {
                     + "\(total) images in \(index.path)")
                 print(String(format: "embedded %d images in %.1f s (%.2f images/s)", summary.embedded, seconds, rate))
             }
+            if !summary.missingPaths.isEmpty { throw ExitCode(1) }  // a named path does not exist
         }
     }
 }
@@ -266,4 +273,39 @@ final class ProgressReporter {
     }
 
     private func printRaw(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
+
+/// `blip index prune`: removes the rows of files that are gone (or changed) under the given paths.
+struct IndexPruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Remove indexed files that no longer exist, or changed since they were indexed.",
+        discussion: "Without paths, the whole index is checked. A changed file (other size or modification time) "
+            + "is removed so that the next `blip index add` embeds it again.")
+
+    @OptionGroup var indexOption: IndexFileOption
+
+    @Flag(name: .customLong("gone-only"), help: "Remove only files that no longer exist (keep changed ones).")
+    var goneOnly = false
+
+    @Flag(help: "Print one JSON object: {\"removed\": [{\"path\", \"reason\"}], \"images\"}.")
+    var json = false
+
+    @Argument(help: "Only under these files or folders (default: everything indexed).")
+    var paths: [String] = []
+
+    func run() throws {
+        try reportingErrors {
+            let index = try ImageIndex(path: indexOption.index, create: false)
+            let removed = try index.prune(under: paths.isEmpty ? nil : paths, changed: !goneOnly)
+            let total = try index.info().imageCount
+            if json {
+                try printJSONLine(["removed": removed.map { ["path": $0.path, "reason": $0.reason.rawValue] },
+                                   "images": total])
+            } else {
+                for r in removed { print("\(r.reason.rawValue)\t\(r.path)") }
+                printError("removed \(removed.count); \(total) images in \(index.path)")
+            }
+        }
+    }
 }

@@ -7,8 +7,12 @@ import Foundation
 struct BlipIndexModel: ImageTextRetrievalModel {
     let matcher: BlipImageTextMatcher
     let mode: ITMInputMode
+    /// The model's weights fingerprint (`ModelFingerprint`): the same weights anywhere are one model.
+    let fingerprint: String
 
-    var modelIdentifier: String { matcher.modelIdentifier }
+    var modelIdentifier: String { fingerprint }
+    /// What indexes written before fingerprints stored: `_name_or_path`, else the directory name.
+    var legacyIdentifiers: [String] { [matcher.modelIdentifier] }
     var dimension: Int { matcher.embeddingSize }
 
     func embed(images: [RGBImage]) throws -> [[Float]] { try matcher.imageEmbeddings(images) }
@@ -28,5 +32,6 @@ struct BlipIndexModel: ImageTextRetrievalModel {
 /// The model behind `blip index`: a BLIP image-text retrieval checkpoint (e.g. Salesforce/blip-itm-base-coco).
 func makeIndexModel(modelDirectory: URL, itmMode: IndexITMMode) throws -> any ImageTextRetrievalModel {
     let mode: ITMInputMode = itmMode == .official ? .official : .transformers
-    return BlipIndexModel(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory), mode: mode)
+    return BlipIndexModel(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory), mode: mode,
+                          fingerprint: try ModelFingerprint.of(directory: modelDirectory))
 }
