@@ -25,16 +25,21 @@ import time
 import urllib.parse
 
 
-def peak_rss_kib(pid):
-    """VmHWM (peak resident set) of a process, KiB; None if unavailable."""
+def proc_status_kib(pid, field):
+    """A KiB field of /proc/PID/status (e.g. VmRSS, VmHWM); None if unavailable."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         return None
     return None
+
+
+def peak_rss_kib(pid):
+    """VmHWM (peak resident set) of a process, KiB; None if unavailable."""
+    return proc_status_kib(pid, "VmHWM")
 
 
 def is_loopback(host):

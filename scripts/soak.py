@@ -42,18 +42,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loadtest  # noqa: E402
 
 
-def rss_kib(pid):
-    """VmRSS of a process in KiB, or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
 def png(width, height):
     """A solid grey RGB PNG (compresses to a few KB however large it is)."""
     row = b"\x00" + b"\x80" * (3 * width)
@@ -255,7 +243,7 @@ def main():
 
     def sample():
         while not stop_sampling.is_set():
-            r = rss_kib(server.pid)
+            r = loadtest.proc_status_kib(server.pid, "VmRSS")
             if r is None:
                 break
             samples.append(round(r / 1024, 1))
