@@ -2,6 +2,7 @@ import BLIP
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import Logging
 import NIOCore
 
 /// Admission control: requests that need a model are counted once their body has arrived (slow
@@ -65,7 +66,12 @@ public final class BlipServer: Sendable {
     let boundPort = BoundPort()
     private let threads: [ModelThread]
 
-    public init(services: BlipServices, limits: ServerLimits = ServerLimits(), metrics: ServerMetrics = ServerMetrics()) {
+    /// CORS and logging.
+    public let http: HTTPSettings
+
+    public init(services: BlipServices, limits: ServerLimits = ServerLimits(), metrics: ServerMetrics = ServerMetrics(),
+                http: HTTPSettings = HTTPSettings()) {
+        self.http = http
         self.services = services
         self.limits = limits
         self.metrics = metrics
@@ -133,6 +139,8 @@ public final class BlipServer: Sendable {
     /// The routes (for `Application(router:)` and tests with HummingbirdTesting's `.router`).
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        if !http.corsOrigins.isEmpty { router.add(middleware: CORSOriginsMiddleware(origins: http.corsOrigins)) }
+        if http.accessLog { router.add(middleware: LogRequestsMiddleware(.info)) }
         router.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics, knownRoutes: Self.knownRoutes))
         addRoutes(to: router)
         return router
@@ -171,7 +179,12 @@ public final class BlipServer: Sendable {
                 let bound = channel.localAddress?.port ?? port
                 boundPort.set(bound)
                 await onRunning(bound)
-            }
+            },
+            logger: {
+                var logger = Logger(label: "blip-serve")
+                logger.logLevel = http.logLevel
+                return logger
+            }()
         )
     }
 

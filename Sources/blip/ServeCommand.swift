@@ -3,6 +3,7 @@ import BLIP
 import BLIPHub
 import BlipServer
 import Foundation
+import Logging
 
 /// `blip serve`: the HTTP inference server (captioning, VQA, image-text matching) with dynamic batching.
 struct ServeCommand: ParsableCommand {
@@ -69,9 +70,21 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var threadsOption: ThreadsOption
 
+    @Option(name: .customLong("cors-origin"), help: "Origin browsers may call the API from (repeatable; * for any). Default: none (same origin only).")
+    var corsOrigins: [String] = []
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    @Flag(name: .customLong("no-access-log"), help: "No log line per request.")
+    var noAccessLog = false
+
     func validate() throws {
         if captionModel == nil && vqaModel == nil && itmModel == nil {
             throw ValidationError("give at least one of --caption-model, --vqa-model, --itm-model")
+        }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical, got \(logLevel)")
         }
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535, got \(port)") }
     }
@@ -109,7 +122,9 @@ struct ServeCommand: ParsableCommand {
                     try ServiceFactory.questionAnswering(modelDirectory: try url($0), source: $0)
                 },
                 match: try itmModel.map { try ServiceFactory.match(modelDirectory: try url($0), source: $0) })
-            let server = BlipServer(services: services, limits: limits)
+            let http = HTTPSettings(corsOrigins: corsOrigins, accessLog: !noAccessLog,
+                                    logLevel: Logger.Level(rawValue: logLevel) ?? .info)
+            let server = BlipServer(services: services, limits: limits, http: http)
             let loaded = [captionModel.map { _ in "caption" }, vqaModel.map { _ in "vqa" }, itmModel.map { _ in "itm" }]
                 .compactMap { $0 }.joined(separator: ", ")
             let host = self.host
@@ -123,9 +138,20 @@ struct ServeCommand: ParsableCommand {
                 done.signal()
             }
             done.wait()
-            if let error = failure.get() { throw error }
+            if let error = failure.get() {
+                if "\(error)".contains("Address already in use") {
+                    throw ServeError(message: "port \(port) on \(host) is already in use (another blip serve?); choose another with --port, or --port 0 for any free port")
+                }
+                throw error
+            }
         }
     }
+}
+
+/// A server start-up failure, in one line.
+private struct ServeError: Error, LocalizedError {
+    var message: String
+    var errorDescription: String? { message }
 }
 
 /// An error handed from the server task to the command's thread.

@@ -76,3 +76,30 @@ extension CLITests {
         XCTAssertTrue(port.stderr.contains("--port must be in 0...65535, got -5"), port.stderr)
     }
 }
+
+extension CLITests {
+    /// A port in use is one readable line; a bad log level names the option.
+    func testServePortInUseAndLogLevel() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(listener, 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 1) == 0
+                && getsockname(listener, $0, &length) == 0 }
+        }
+        XCTAssertTrue(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let r = try run(["serve", "--caption-model", tiny, "--host", "127.0.0.1", "--port", String(port), "--no-access-log"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr.split(separator: "\n").last.map(String.init),
+                       "error: port \(port) on 127.0.0.1 is already in use (another blip serve?); choose another with --port, or --port 0 for any free port")
+        let level = try run(["serve", "--caption-model", tiny, "--log-level", "loud"])
+        XCTAssertEqual(level.status, 64)
+        XCTAssertTrue(level.stderr.contains("--log-level must be one of trace, debug, info, notice, warning, error, critical, got loud"), level.stderr)
+    }
+}
