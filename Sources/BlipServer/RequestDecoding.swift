@@ -23,6 +23,49 @@ func decodeJSONBody<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throw
         throw APIError.badRequest("request body is not a JSON object", type: "invalid_json")
     } catch let error as DecodingError {
         throw APIError.unprocessable(describe(error), type: "invalid_field")
+    } catch let error as UnknownFieldError {
+        throw APIError.unprocessable("unknown field \(error.path) (expected one of: \(error.known.joined(separator: ", ")))",
+                                     type: "unknown_field")
+    }
+}
+
+/// A JSON field an endpoint does not know (e.g. a misspelt option, which would otherwise be ignored).
+struct UnknownFieldError: Error {
+    var path: String
+    var known: [String]
+}
+
+/// Any JSON object key.
+private struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Throws `UnknownFieldError` for the first key (in sorted order) of the object being decoded
+/// that is not in `known`. A value that is not an object is left to the normal decoding.
+func rejectUnknownFields(_ decoder: Decoder, known: [String]) throws {
+    guard let c = try? decoder.container(keyedBy: AnyKey.self) else { return }
+    if let key = c.allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+        let path = (decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue } + [key])
+            .joined(separator: ".")
+        throw UnknownFieldError(path: path, known: known.sorted())
+    }
+}
+
+/// How a JSON value of `type` is named to a client ("a string", "an integer", ...), instead of
+/// a Swift type name.
+func jsonTypeName(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: return "a string"
+    case is Bool.Type: return "true or false"
+    case is Int.Type, is Int64.Type, is Int32.Type, is UInt64.Type, is UInt32.Type, is UInt.Type: return "an integer"
+    case is Double.Type, is Float.Type: return "a number"
+    default:
+        let name = "\(type)"
+        if name.hasPrefix("Array") || name.hasPrefix("[") { return "an array" }
+        return "an object"
     }
 }
 
@@ -33,8 +76,8 @@ private func describe(_ error: DecodingError) -> String {
     }
     switch error {
     case .keyNotFound(let key, let c): return "missing field \(path(c.codingPath + [key]))"
-    case .typeMismatch(let t, let c): return "\(path(c.codingPath)): expected \(t)"
-    case .valueNotFound(let t, let c): return "\(path(c.codingPath)): expected \(t), got null"
+    case .typeMismatch(let t, let c): return "\(path(c.codingPath)): expected \(jsonTypeName(t))"
+    case .valueNotFound(let t, let c): return "\(path(c.codingPath)): expected \(jsonTypeName(t)), got null"
     case .dataCorrupted(let c): return "\(path(c.codingPath)): \(c.debugDescription)"
     @unknown default: return "invalid request body"
     }

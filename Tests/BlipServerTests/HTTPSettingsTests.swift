@@ -1,5 +1,5 @@
 import BLIP
-import BlipServer
+@testable import BlipServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -57,5 +57,42 @@ final class HTTPSettingsTests: XCTestCase {
                 XCTAssertNil(r.headers[.vary])
             }
         }
+    }
+}
+
+/// JSON bodies: unknown fields are refused by name, type errors use JSON words, floats print short.
+final class JSONBodyTests: XCTestCase {
+    func testUnknownFieldsAndTypeNames() async throws {
+        let image = Fixture.astronaut.base64EncodedString()
+        try await Application(router: BlipServer(services: BlipServices(caption: FakeCaptioner(log: BatchLog()),
+                                                                       match: FakeMatcher(log: BatchLog()))).router())
+            .test(.router) { client in
+                func post(_ path: String, _ body: String) async throws -> (HTTPResponse.Status, [String: Any]) {
+                    try await client.execute(uri: path, method: .post, body: ByteBuffer(string: body)) { r in (r.status, json(r)) }
+                }
+                var (status, body) = try await post("/api/v1/inference/blip", #"{"image": "\#(image)", "max_tokens": 5}"#)
+                XCTAssertEqual(status, .unprocessableContent)
+                XCTAssertEqual(body["error_type"] as? String, "unknown_field")
+                XCTAssertTrue((body["error"] as? String)?.hasPrefix("unknown field max_tokens (expected one of: ") ?? false, "\(body)")
+                (status, body) = try await post("/api/v1/inference/blip", #"{"image": "\#(image)", "parameters": {"num_beam": 2}}"#)
+                XCTAssertEqual(status, .unprocessableContent)
+                XCTAssertTrue((body["error"] as? String)?.hasPrefix("unknown field parameters.num_beam") ?? false, "\(body)")
+                (status, body) = try await post("/", #"{"inputs": {"images": [{"b64": "\#(image)", "uri": "x"}]}}"#)
+                XCTAssertEqual(status, .unprocessableContent)
+                XCTAssertEqual(body["error"] as? String, "unknown field inputs.images.[0].uri (expected one of: b64, url)")
+                (status, body) = try await post("/match", #"{"image": 5, "texts": ["a"]}"#)
+                XCTAssertEqual(status, .unprocessableContent)
+                XCTAssertEqual(body["error"] as? String, "image: expected a string")
+                (status, body) = try await post("/", #"{"inputs": []}"#)
+                XCTAssertEqual(status, .unprocessableContent)
+                XCTAssertEqual(body["error"] as? String, "inputs: expected an object")
+                (status, _) = try await post("/api/v1/inference/blip", #"{"image": "\#(image)", "parameters": null}"#)
+                XCTAssertEqual(status, .ok)
+            }
+    }
+
+    func testFloatsPrintInTheirShortestForm() {
+        XCTAssertEqual("\(Double(shortest: Float(0.97)))", "0.97")
+        XCTAssertEqual("\(Double(Float(0.97)))", "0.9700000286102295")
     }
 }

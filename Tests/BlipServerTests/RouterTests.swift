@@ -250,7 +250,11 @@ final class RouterTests: XCTestCase {
             }
             try await client.execute(uri: "/", method: .post, headers: jsonHeaders, body: body(["inputs": ["images": [["x": 1]]]])) { r in
                 XCTAssertEqual(r.status, .unprocessableContent)
-                XCTAssertEqual(json(r)["error_type"] as? String, "missing_field")
+                XCTAssertEqual(json(r)["error_type"] as? String, "unknown_field")  // a field the endpoint does not know
+            }
+            try await client.execute(uri: "/", method: .post, headers: jsonHeaders, body: body(["inputs": ["images": [[String: String]()]]])) { r in
+                XCTAssertEqual(r.status, .unprocessableContent)
+                XCTAssertEqual(json(r)["error_type"] as? String, "missing_field")  // neither b64 nor url
             }
         }
     }

@@ -24,8 +24,16 @@ public struct ImageTextMatcherService: MatchService {
         let encodings = try matcher.encode(jobs.map(\.image))  // one vision pass for the batch
         return try zip(jobs, encodings).map { job, encoding in
             try matcher.match(encoding, texts: job.texts, mode: .transformers).map {
-                MatchScore(itmProbability: Double($0.itmProbability), itcCosine: Double($0.itcCosine))
+                MatchScore(itmProbability: Double(shortest: $0.itmProbability), itcCosine: Double(shortest: $0.itcCosine))
             }
         }
+    }
+}
+
+extension Double {
+    /// The Double whose shortest decimal form is the Float's (0.97, not 0.9700000286102295), so
+    /// JSON answers print floats as the CLI does.
+    init(shortest value: Float) {
+        self = Double("\(value)") ?? Double(value)
     }
 }
