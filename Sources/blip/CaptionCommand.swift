@@ -56,11 +56,12 @@ struct CaptionCommand: ParsableCommand {
 
     @OptionGroup var imageOptions: ImageInputOptions
 
-    @Argument(help: "Image files (JPEG, PNG, WebP).")
+    @Argument(help: "Image files (JPEG, PNG, WebP), folders (their image files, recursively) or - (standard input).")
     var images: [String]
 
     func validate() throws {
         if images.isEmpty { throw ValidationError("give at least one image") }
+        try ImageInputOptions.checkStandardInput(images)
         try checkOption("--batch-size", batchSize, 1...OptionLimits.maxBatchSize)
         try checkGenerationFlags(beams: beams, maxNewTokens: maxNewTokens, minNewTokens: minNewTokens,
                                  numReturnSequences: numReturnSequences)
@@ -99,6 +100,8 @@ struct CaptionCommand: ParsableCommand {
                 }
             }
             try options.generation.validate()
+            let images = ImageInputOptions.expand(self.images)
+            if images.isEmpty { throw ValidationError("no image files in \(self.images.joined(separator: ", "))") }
             let output = ResultPrinter(json: json,
                                        prefixWithImage: images.count > 1 || options.generation.numReturnSequences > 1)
             let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions,

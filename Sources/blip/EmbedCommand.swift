@@ -46,7 +46,8 @@ struct EmbedCommand: ParsableCommand {
                 }
                 return
             }
-            let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions) { loaded in
+            let failures = try forEachImageBatch(ImageInputOptions.expand(images), batchSize: batchSize,
+                                                 options: imageOptions) { loaded in
                 for ((path, _), embedding) in zip(loaded, try matcher.imageEmbeddings(loaded.map(\.image))) {
                     try emit(key: "image", value: path, embedding)
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLIP
+import BLIPIndex
 import Foundation
 
 /// How every command reads image files: `--max-pixels` and `--ignore-exif`.
@@ -16,8 +17,41 @@ struct ImageInputOptions: ParsableArguments {
         try checkOption("--max-pixels", maxPixels, 1...Int.max)
     }
 
-    /// The image at `path`, within the pixel budget, upright unless `--ignore-exif`.
+    /// The image at `path` (`-`: standard input), within the pixel budget, upright unless
+    /// `--ignore-exif`. URLs are refused with a message saying so.
     func load(_ path: String) throws -> RGBImage {
-        try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels, applyingExifOrientation: !ignoreExif)
+        if path == "-" {
+            return try RGBImage(data: FileHandle.standardInput.readDataToEndOfFile(), maxPixels: maxPixels,
+                                source: "standard input", applyingExifOrientation: !ignoreExif)
+        }
+        if Self.isURL(path) {
+            throw ImageDecodingError(kind: .unreadable, source: path,
+                                     detail: "URLs are not supported: download the image first (e.g. curl -sLO URL)")
+        }
+        return try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels, applyingExifOrientation: !ignoreExif)
+    }
+
+    static func isURL(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasPrefix("http://") || lower.hasPrefix("https://")
+    }
+
+    /// Image arguments as the files to read: a folder becomes its image files (recursively:
+    /// .jpg .jpeg .png .webp, hidden entries skipped, sorted by name); files, `-` and anything
+    /// else stay as given (so a missing file is reported when it is read).
+    static func expand(_ inputs: [String]) -> [String] {
+        inputs.flatMap { input -> [String] in
+            var isFolder: ObjCBool = false
+            guard input != "-", !isURL(input), FileManager.default.fileExists(atPath: input, isDirectory: &isFolder),
+                  isFolder.boolValue else { return [input] }
+            return FileScanner.expand([input]).files
+        }
+    }
+
+    /// Throws when `-` (standard input) is given more than once.
+    static func checkStandardInput(_ inputs: [String]) throws {
+        if inputs.filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("- (standard input) can be given once")
+        }
     }
 }

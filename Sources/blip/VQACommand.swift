@@ -36,12 +36,12 @@ struct VQACommand: ParsableCommand {
     @Option(name: .customLong("question"), help: "A question (repeatable): asked about every image given.")
     var questionOptions: [String] = []
 
-    @Argument(help: "Image files (JPEG, PNG, WebP); without --question, one image followed by its questions.")
+    @Argument(help: "Image files (JPEG, PNG, WebP), folders or - (standard input); without --question, one image followed by its questions.")
     var inputs: [String] = []
 
     /// The images and the questions, from `--question` or from the arguments after one image.
     var imagesAndQuestions: (images: [String], questions: [String]) {
-        if !questionOptions.isEmpty { return (inputs, questionOptions) }
+        if !questionOptions.isEmpty { return (ImageInputOptions.expand(inputs), questionOptions) }
         return (Array(inputs.prefix(1)), Array(inputs.dropFirst()))
     }
 

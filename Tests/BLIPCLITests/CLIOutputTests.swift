@@ -103,3 +103,28 @@ extension CLITests {
         XCTAssertTrue(level.stderr.contains("--log-level must be one of trace, debug, info, notice, warning, error, critical, got loud"), level.stderr)
     }
 }
+
+extension CLITests {
+    /// Folders (their image files), `-` (standard input), and a clear message for URLs.
+    func testFoldersStandardInputAndURLs() throws {
+        let folder = Self.fixtures.appendingPathComponent("tiny/images")
+        let all = try run(["caption", "--model", tiny, folder.path])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        let lines = all.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertEqual(lines.map { String($0.split(separator: "\t")[0]) },
+                       ["astronaut_96x80.png", "camera_gray_40x56.png", "chelsea_60x90.png"].map { folder.appendingPathComponent($0).path })
+        let fromFile = try run(["caption", "--model", tiny, chelsea])
+        let fromStdin = try run(["caption", "--model", tiny, "-"], stdin: URL(fileURLWithPath: chelsea))
+        XCTAssertEqual(fromStdin.status, 0, fromStdin.stderr)
+        XCTAssertEqual(fromStdin.stdout, fromFile.stdout)
+        XCTAssertEqual(lines[2], "\(folder.appendingPathComponent("chelsea_60x90.png").path)\t\(fromFile.stdout.trimmingCharacters(in: .newlines))")
+
+        let url = try run(["caption", "--model", tiny, "https://example.com/photo.jpg"])
+        XCTAssertEqual(url.status, 1)
+        XCTAssertEqual(url.stderr, "error: https://example.com/photo.jpg: cannot read the file: URLs are not supported: download the image first (e.g. curl -sLO URL)\n")
+        let twice = try run(["caption", "--model", tiny, "-", "-"])
+        XCTAssertEqual(twice.status, 64)
+        XCTAssertTrue(twice.stderr.contains("- (standard input) can be given once"), twice.stderr)
+    }
+}

@@ -34,7 +34,7 @@ final class CLITests: XCTestCase {
 
     /// Runs blip with `arguments` (killed after 120 s so a hang fails instead of blocking), with
     /// `environment` added to a minimal one.
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    func run(_ arguments: [String], environment: [String: String] = [:], stdin: URL? = nil) throws -> Result {
         let dir = try temporaryDirectory()
         let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -44,6 +44,7 @@ final class CLITests: XCTestCase {
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
+        if let stdin { process.standardInput = try FileHandle(forReadingFrom: stdin) }
         process.environment = ["HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"].merging(environment) { $1 }
         try process.run()
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
