@@ -104,9 +104,15 @@ struct CaptionCommand: ParsableCommand {
             if images.isEmpty { throw ValidationError("no image files in \(self.images.joined(separator: ", "))") }
             let output = ResultPrinter(json: json,
                                        prefixWithImage: images.count > 1 || options.generation.numReturnSequences > 1)
+            // Progress when the captions go to a file or pipe (on a terminal they would interleave).
+            let progress = images.count > batchSize && isatty(STDOUT_FILENO) == 0 ? ProgressReporter(unit: "images") : nil
+            var done = 0
+            defer { progress?.finish() }
             let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions,
                                                  onFailure: output.failure) { loaded in
                 let results = try captioner.captions(for: loaded.map(\.image), options: options)
+                done += loaded.count
+                progress?.update(done: done, total: images.count)
                 for ((path, _), captions) in zip(loaded, results) {
                     for caption in captions {
                         try output.result(image: path, text: caption.text,

@@ -70,11 +70,13 @@ struct IndexAddCommand: ParsableCommand {
         try reportingErrors {
             let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: .transformers)
             let index = try ImageIndex(path: indexOption.index)
-            let reporter = ProgressReporter()
+            let reporter = ProgressReporter(unit: "files")
             var options = ImageIndex.AddOptions(batchSize: batchSize, maxPixels: imageOptions.maxPixels, rehash: rehash)
             options.applyExifOrientation = !imageOptions.ignoreExif
             let start = Date()
-            let summary = try index.add(paths: paths, embedder: model, options: options, progress: reporter.update)
+            let summary = try index.add(paths: paths, embedder: model, options: options, progress: { p in
+                reporter.update(done: p.processed, total: p.total, detail: "\(p.embedded) embedded")
+            })
             reporter.finish()
             let seconds = Date().timeIntervalSince(start)
             for failure in summary.failures { printError("skipped \(failure)") }
@@ -240,40 +242,8 @@ struct IndexInfoCommand: ParsableCommand {
 }
 
 /// A float printed with its shortest exact decimal form in JSON (not Double's 17 digits).
-private func shortDouble(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
+private func shortDouble(_ x: Float) -> Double { Double(shortest: x) }
 private func shortDouble(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
-
-/// Progress of `index add` on stderr: a redrawn bar when stderr is a terminal, otherwise a plain line
-/// every 30 seconds.
-final class ProgressReporter {
-    private let isTerminal = isatty(STDERR_FILENO) != 0
-    private var lastDraw = Date.distantPast
-    private var drewBar = false
-
-    func update(_ p: ImageIndex.AddProgress) {
-        let now = Date()
-        let finished = p.processed == p.total
-        if isTerminal {
-            guard finished || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-            lastDraw = now
-            drewBar = true
-            printRaw("\r" + ProgressBar.render(done: p.processed, total: p.total, elapsed: p.elapsed)
-                     + "  (\(p.embedded) embedded)\u{1B}[K")
-        } else {
-            if lastDraw == .distantPast { lastDraw = now }
-            guard now.timeIntervalSince(lastDraw) >= 30, !finished else { return }
-            lastDraw = now
-            printError("\(p.processed)/\(p.total) files, \(p.embedded) embedded, "
-                + String(format: "%.1f s", p.elapsed))
-        }
-    }
-
-    func finish() {
-        if drewBar { printRaw("\n") }
-    }
-
-    private func printRaw(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
-}
 
 /// `blip index prune`: removes the rows of files that are gone (or changed) under the given paths.
 struct IndexPruneCommand: ParsableCommand {

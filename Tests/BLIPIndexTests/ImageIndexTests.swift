@@ -269,6 +269,11 @@ final class ImageIndexTests: IndexTestCase {
                        "[=====>    ] 5/10 images  2.5 img/s")
         XCTAssertEqual(ProgressBar.render(done: 10, total: 10, elapsed: 4, width: 10),
                        "[==========] 10/10 images  2.5 img/s")
+        XCTAssertEqual(ProgressBar.render(done: 3, total: 6, elapsed: 1, width: 4, unit: "files"), "[==> ] 3/6 files  3.0 files/s")
+        XCTAssertEqual(ProgressBar.eta(done: 0, total: 10, elapsed: 5), "")
+        XCTAssertEqual(ProgressBar.eta(done: 5, total: 10, elapsed: 5), "  ETA 5s")
+        XCTAssertEqual(ProgressBar.eta(done: 10, total: 100, elapsed: 10), "  ETA 1m30s")
+        XCTAssertEqual(ProgressBar.eta(done: 10, total: 10, elapsed: 10), "")
     }
 
     private func describe(_ error: Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }

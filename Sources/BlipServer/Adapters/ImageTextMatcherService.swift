@@ -29,11 +29,3 @@ public struct ImageTextMatcherService: MatchService {
         }
     }
 }
-
-extension Double {
-    /// The Double whose shortest decimal form is the Float's (0.97, not 0.9700000286102295), so
-    /// JSON answers print floats as the CLI does.
-    init(shortest value: Float) {
-        self = Double("\(value)") ?? Double(value)
-    }
-}
