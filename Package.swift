@@ -50,7 +50,8 @@ let package = Package(
         ),
         .target(
             name: "BLIP",
-            dependencies: ["Tensor", "CImageCodecs"]
+            // BLIPHub (Foundation only) for the `init(pretrained:)` initialisers by hub id.
+            dependencies: ["Tensor", "CImageCodecs", "BLIPHub"]
         ),
         // Persistent image-text retrieval index (SQLite through GRDB); keeps GRDB out of BLIP.
         .target(

@@ -227,6 +227,21 @@ extension BlipServer {
         return jsonResponse(["matches": matches, "inference_time_ms": milliseconds(since: started)])
     }
 
+    /// A body that is the image itself (`image/*` or `application/octet-stream`), as the Hugging
+    /// Face Inference API takes it.
+    func isRawImage(_ request: Request) -> Bool {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        return type.hasPrefix("image/") || type.hasPrefix("application/octet-stream")
+    }
+
+    /// The Hugging Face Inference API's image-to-text answer: `[{"generated_text": caption}]`.
+    func rawImageCaption(_ body: ByteBuffer) async throws -> Response {
+        try requireModel(.caption)
+        let image = try await decodeWithinBudget(Data(body.readableBytesView), source: "request body")
+        let caption = try await caption(image, prompt: nil, parameters: GenerationParameters())
+        return jsonResponse([["generated_text": caption]])
+    }
+
     enum ModelTask { case caption, vqa, itm }
 
     /// 404 when the model a request needs is not loaded (checked before any image work).
@@ -247,6 +262,7 @@ extension BlipServer {
 
     func hosted(_ request: Request) async throws -> Response {
         let body = try await readBody(request)
+        if isRawImage(request) { return try await rawImageCaption(body) }
         let started = ContinuousClock.now
         let payload = try decodeJSONBody(HostedRequest.self, from: body)
         let images = payload.inputs.images

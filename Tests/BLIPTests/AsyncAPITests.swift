@@ -86,3 +86,14 @@ private final class Counter: @unchecked Sendable {
     func append(_ s: String) { lock.withLock { list.append(s) } }
     var values: [String] { lock.withLock { list } }
 }
+
+final class PretrainedTests: XCTestCase {
+    /// `init(pretrained:)` takes a directory as well as a hub id (an existing directory wins).
+    func testPretrainedFromADirectory() throws {
+        let captioner = try BlipCaptioner(pretrained: TinyFixture.directory.path)
+        XCTAssertEqual(captioner.defaultGeneration, TinyFixture.captioner.defaultGeneration)
+        XCTAssertThrowsError(try BlipCaptioner(pretrained: "/nonexistent/model-dir")) {
+            XCTAssertEqual($0.localizedDescription, "/nonexistent/model-dir is not a model directory")
+        }
+    }
+}

@@ -96,3 +96,29 @@ final class JSONBodyTests: XCTestCase {
         XCTAssertEqual("\(Double(Float(0.97)))", "0.9700000286102295")
     }
 }
+
+/// The Hugging Face Inference API shape: the image as the body of `POST /`.
+final class InferenceAPIShapeTests: XCTestCase {
+    func testRawImageBodyGetsGeneratedText() async throws {
+        let server = BlipServer(services: BlipServices(caption: FakeCaptioner(log: BatchLog())))
+        try await Application(router: server.router()).test(.router) { client in
+            let expected = try await client.execute(uri: "/api/v1/inference/blip", method: .post,
+                                                    body: ByteBuffer(string: #"{"image": "\#(Fixture.astronaut.base64EncodedString())"}"#)) { r in
+                json(r)["caption"] as? String
+            }
+            try await client.execute(uri: "/", method: .post, headers: [.contentType: "image/png"],
+                                     body: ByteBuffer(bytes: Fixture.astronaut)) { r in
+                XCTAssertEqual(r.status, .ok)
+                let list = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.body.readableBytesView)) as? [[String: String]])
+                XCTAssertEqual(list.count, 1)
+                XCTAssertEqual(list.first?["generated_text"], expected)
+                XCTAssertNotNil(expected)
+            }
+            try await client.execute(uri: "/", method: .post, headers: [.contentType: "application/octet-stream"],
+                                     body: ByteBuffer(string: "not an image")) { r in
+                XCTAssertEqual(r.status, .unprocessableContent)
+                XCTAssertEqual(json(r)["error_type"] as? String, "invalid_image")
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import BLIPHub
+import Foundation
+
+// Pipelines from a hub id (or a local directory), as `from_pretrained` takes them: an existing
+// directory wins; otherwise the Hugging Face cache, downloading what is missing (HF_ENDPOINT,
+// HF_TOKEN, HF_HUB_OFFLINE, see `ModelResolver`).
+
+extension BlipCaptioner {
+    /// The captioner of `model`: a directory or a hub id `OWNER/NAME[@REVISION]`.
+    ///
+    /// ```swift
+    /// let captioner = try BlipCaptioner(pretrained: "Salesforce/blip-image-captioning-base")
+    /// ```
+    public init(pretrained model: String = ModelResolver.defaultModel) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model))
+    }
+}
+
+extension BlipQuestionAnswerer {
+    /// The question answerer of `model`: a directory or a hub id.
+    public init(pretrained model: String = ModelResolver.defaultVQAModel) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model))
+    }
+}
+
+extension BlipImageTextMatcher {
+    /// The image-text matcher of `model`: a directory or a hub id.
+    public init(pretrained model: String = ModelResolver.defaultRetrievalModel) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model))
+    }
+}
