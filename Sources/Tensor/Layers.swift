@@ -1,19 +1,30 @@
 import CKernels
 
-/// A fully connected layer with PyTorch's weight layout: `weight` [out, in], `bias` [out].
+/// A fully connected layer with PyTorch's weight layout: `weight` [out, in], `bias` [out], the
+/// weight kept in the `Precision` it was loaded in (`WeightMatrix`).
 public struct Linear: Sendable {
-    public let weight: Tensor
+    public let matrix: WeightMatrix
     public let bias: Tensor?
 
     public init(weight: Tensor, bias: Tensor?) {
         precondition(weight.rank == 2 && weight.isContiguous, "Linear weight must be contiguous [out, in]")
-        if let bias { precondition(bias.count == weight.shape[0], "Linear bias \(bias.shape) for weight \(weight.shape)") }
-        self.weight = weight
-        self.bias = bias
+        self.init(matrix: .f32(weight), bias: bias)
     }
 
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    public init(matrix: WeightMatrix, bias: Tensor?) {
+        if let bias { precondition(bias.count == matrix.rows, "Linear bias \(bias.shape) for weight [\(matrix.rows), \(matrix.cols)]") }
+        self.matrix = matrix
+        self.bias = bias?.contiguous()
+    }
+
+    /// This layer with its weight in `precision` (the bias stays fp32).
+    public func converted(to precision: Precision) -> Linear {
+        guard precision != matrix.precision, case let .f32(w) = matrix else { return self }
+        return Linear(matrix: .from(w, precision: precision), bias: bias)
+    }
+
+    public var inFeatures: Int { matrix.cols }
+    public var outFeatures: Int { matrix.rows }
 
     /// x [..., in] -> [..., out]
     public func callAsFunction(_ x: Tensor) -> Tensor {
@@ -32,22 +43,28 @@ public struct Linear: Sendable {
 
     /// y[rows, out] = x[rows, in] W^T + b, writing into `y`.
     public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        switch matrix {
+        case let .f32(weight): applyF32(weight.pointer, x, rows: rows, into: y)
+        default: applyReduced(x, rows: rows, into: y)
+        }
+    }
+
+    private func applyF32(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures
-        let biasPointer = bias?.contiguous().pointer
+        let biasPointer = bias?.pointer
         if rows == 1 {
             // [1, K] x [K, N]: a matrix-vector product, memory-bound. OpenBLAS's own threads
             // reach the machine's bandwidth here (its workers spin between the many short calls of
             // a decode step), so this is the one call made with BLAS threads.
             if let biasPointer { y.update(from: biasPointer, count: n) }
             BLAS.withThreads(Parallel.threads) {
-                BLAS.sgemv(m: n, n: k, a: weight.pointer, lda: k, x: x, beta: biasPointer == nil ? 0 : 1, y: y)
+                BLAS.sgemv(m: n, n: k, a: w, lda: k, x: x, beta: biasPointer == nil ? 0 : 1, y: y)
             }
             return
         }
         if rows <= Linear.fewRowsLimit {
             // [rows, K] x [N, K]^T with rows small: memory-bound, so read each weight row once
             // for all rows, output features split over the cores.
-            let w = weight.pointer
             Parallel.forEachChunk(n, minChunk: 512) { part in
                 bk_linear_few_rows(x, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
             }
@@ -57,7 +74,6 @@ public struct Linear: Sendable {
         // [rows, K] x [N, K]^T -> [rows, N], output features split over the cores; each part
         // is a single-threaded BLAS call (see `BLAS.ensureSingleThreaded`).
         BLAS.ensureSingleThreaded()
-        let w = weight.pointer
         let beta: Float = biasPointer == nil ? 0 : 1
         Parallel.forEachChunk(n, minChunk: 128) { part in
             BLAS.sgemm(transB: true, m: rows, n: part.count, k: k, a: x, lda: k, b: w + part.lowerBound * k, ldb: k,

@@ -41,6 +41,24 @@ public final class TensorStorage: @unchecked Sendable {
     deinit {
         if owned { UnsafeMutableRawPointer(pointer).deallocate() }
     }
+
+    /// Whether the memory is borrowed (e.g. a read-only file mapping) rather than allocated here.
+    public var isBorrowed: Bool { !owned }
+
+    /// Tells the kernel that elements [start, start + count) of borrowed, read-only mapped memory
+    /// are not needed now, so the whole pages inside that range stop counting as resident (they
+    /// are read back from the file if touched again). Used once a weight has been converted to
+    /// another precision. No-op for owned memory.
+    public func adviseNotNeeded(start: Int, count: Int) {
+        #if os(Linux)
+        guard !owned, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let begin = UInt(bitPattern: pointer + start), end = UInt(bitPattern: pointer + start + count)
+        let first = (begin + UInt(page) - 1) / UInt(page) * UInt(page), last = end / UInt(page) * UInt(page)
+        guard last > first else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED)
+        #endif
+    }
 }
 
 /// A strided fp32 tensor (row-major shapes, PyTorch conventions).

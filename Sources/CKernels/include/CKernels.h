@@ -73,4 +73,58 @@ size_t bk_affinity_cpus(void);
 /// bk_affinity_cpus(). Returns 0, or -1 when the pool has already started.
 int bk_pool_configure(size_t size);
 
+// MARK: - Reduced precision (lowp.c)
+// Weights in PyTorch's Linear layout [N, K]: bf16 bit patterns, or int8 with one fp32 scale per
+// output row (symmetric, w ~ q * scale) and the row's sum of q.
+
+/// dst[i] = bfloat16(src[i]), rounding to nearest even as torch does.
+void bk_f32_to_bf16(const float *src, unsigned short *dst, size_t n);
+
+/// Quantises `rows` rows of `k` to int8 per row: scale = max|w[r, :]| / 127 (1 for a zero row),
+/// q = round-half-even(w / scale) clamped to [-127, 127]; rowSums[r] = sum of q over the row.
+void bk_quantize_rows_int8(const float *w, size_t rows, size_t k, signed char *q, float *scales, int *rowSums);
+
+/// dst[i] = float(w[i]) for bf16 bit patterns (exact).
+void bk_bf16_rows_widen(const unsigned short *w, float *dst, size_t n);
+
+/// dst[r, i] = q[r, i] * scales[r] for `rows` rows of `k`.
+void bk_int8_rows_dequantize(const signed char *q, const float *scales, size_t rows, size_t k, float *dst);
+
+/// As bk_linear_few_rows with bf16 weights (activations and sums in fp32).
+void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const unsigned short *w, const float *bias,
+                             float *y, size_t ldy, size_t n0, size_t n1);
+
+/// As bk_linear_few_rows with int8 weights: y[m, n] = scales[n] * dot(x[m], q[n]) + bias[n].
+void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, const signed char *w, const float *scales,
+                             const float *bias, float *y, size_t ldy, size_t n0, size_t n1);
+
+/// 1 when the many-rows bf16 kernel (AVX512_BF16) runs on this CPU; else callers widen weights
+/// to fp32 and use BLAS.
+int bk_has_bf16_gemm(void);
+/// 1 when the many-rows int8 kernel (AVX512_VNNI) runs on this CPU.
+int bk_has_int8_gemm(void);
+/// Makes both report 0 (tests of the fallback on machines that have the instructions).
+void bk_lowp_force_fallback(int on);
+/// The reduced-precision path this CPU takes, for benchmarks and /info.
+const char *bk_lowp_path(void);
+
+/// Rows rounded up to the 16-row blocks of the packed activations.
+size_t bk_packed_rows(size_t rows);
+
+/// Packs x [rows, k] (k even) as bf16 for bk_gemm_bf16: bk_packed_rows(rows) * k values.
+void bk_pack_a_bf16(const float *x, size_t rows, size_t k, unsigned short *packed);
+
+/// y[m, n] = dot(a[m], w[n]) (+ bias[n]) for n in [n0, n1), fp32 accumulation of bf16 products.
+void bk_gemm_bf16(const unsigned short *packed, size_t rows, size_t k, const unsigned short *w, const float *bias,
+                  float *y, size_t ldy, size_t n0, size_t n1);
+
+/// Packs x [rows, k] (k % 4 == 0) as u8 (per-row symmetric int8 + 128) for bk_gemm_int8:
+/// bk_packed_rows(rows) * k bytes and bk_packed_rows(rows) scales.
+void bk_pack_a_int8(const float *x, size_t rows, size_t k, unsigned char *packed, float *rowScales);
+
+/// y[m, n] = rowScales[m] * wScales[n] * dot(qa[m], qw[n]) (+ bias[n]) for n in [n0, n1).
+void bk_gemm_int8(const unsigned char *packed, const float *rowScales, size_t rows, size_t k, const signed char *w,
+                  const float *wScales, const int *wSums, const float *bias, float *y, size_t ldy,
+                  size_t n0, size_t n1);
+
 #endif

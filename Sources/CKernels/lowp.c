@@ -1,0 +1,393 @@
+// Reduced-precision matrix products for Linear layers whose weights are stored as bfloat16 or as
+// int8 with one fp32 scale per output row (PyTorch's Linear layout [N, K], row-major).
+//
+// Two families:
+// - few rows (decoding): plain loops the compiler vectorises, multi-versioned like kernels.c;
+//   memory-bound, so reading 2 (bf16) or 1 (int8) byte per weight instead of 4 is the win.
+// - many rows (vision encoder, cross-attention K/V, batches): AVX-512 kernels chosen at run time
+//   with cpuid, vdpbf16ps (AVX512_BF16) and vpdpbusd (AVX512_VNNI). Activations are packed per
+//   call into blocks of 16 rows whose lanes hold consecutive k (pairs for bf16, quads for int8);
+//   each weight row's k-pair/quad is broadcast, so weights stay in their stored layout (a bf16
+//   checkpoint is used in place, no repacked copy). Where those instructions are missing the
+//   caller widens weight rows to fp32 and uses BLAS (`bk_has_bf16_gemm` / `bk_has_int8_gemm`).
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+#define BK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define BK_X86 1
+#include <immintrin.h>
+#else
+#define BK_CLONES
+#define BK_X86 0
+#endif
+#define LANES 16
+
+static inline __attribute__((always_inline)) float bf16_bits_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// Round to nearest even, as torch's float -> bfloat16 conversion; NaN stays a (quiet) NaN.
+static inline __attribute__((always_inline)) uint16_t f32_to_bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+BK_CLONES void bk_f32_to_bf16(const float *src, unsigned short *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = f32_to_bf16_bits(src[i]);
+}
+
+void bk_quantize_rows_int8(const float *w, size_t rows, size_t k, int8_t *q, float *scales, int32_t *rowSums) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *wr = w + r * k;
+        float amax = 0;
+        for (size_t i = 0; i < k; i++) {
+            float a = fabsf(wr[i]);
+            amax = a > amax ? a : amax;
+        }
+        float scale = amax > 0 ? amax / 127.0f : 1.0f;
+        float inv = 1.0f / scale;
+        int32_t sum = 0;
+        for (size_t i = 0; i < k; i++) {
+            float v = nearbyintf(wr[i] * inv);
+            v = v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v);
+            q[r * k + i] = (int8_t)v;
+            sum += (int32_t)v;
+        }
+        scales[r] = scale;
+        rowSums[r] = sum;
+    }
+}
+
+BK_CLONES void bk_bf16_rows_widen(const uint16_t *w, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = bf16_bits_to_f32(w[i]);
+}
+
+BK_CLONES void bk_int8_rows_dequantize(const int8_t *q, const float *scales, size_t rows, size_t k, float *dst) {
+    for (size_t r = 0; r < rows; r++) {
+        float s = scales[r];
+        for (size_t i = 0; i < k; i++) dst[r * k + i] = (float)q[r * k + i] * s;
+    }
+}
+
+// MARK: - Few rows (weight-only: activations stay fp32)
+
+// out[r] = dot(x[r, :], w[:]) for R rows, with bf16 (W_BF16) or int8 weights, 16 partial sums.
+#define DEFINE_DOT_ROWS(NAME, WTYPE, WIDEN)                                                        \
+    static inline __attribute__((always_inline)) void NAME(const float *x, size_t k, const WTYPE *w, \
+                                                           float *out, int R) {                    \
+        float acc[4][LANES] = {{0}};                                                               \
+        size_t i = 0;                                                                              \
+        for (; i + LANES <= k; i += LANES) {                                                       \
+            float wv[LANES];                                                                       \
+            for (int l = 0; l < LANES; l++) wv[l] = WIDEN(w[i + l]);                               \
+            for (int r = 0; r < R; r++)                                                            \
+                for (int l = 0; l < LANES; l++) acc[r][l] += x[r * k + i + l] * wv[l];             \
+        }                                                                                          \
+        for (int r = 0; r < R; r++) {                                                              \
+            float s = 0;                                                                           \
+            for (int l = 0; l < LANES; l++) s += acc[r][l];                                        \
+            for (size_t j = i; j < k; j++) s += x[r * k + j] * WIDEN(w[j]);                        \
+            out[r] = s;                                                                            \
+        }                                                                                          \
+    }
+
+#define WIDEN_BF16(v) bf16_bits_to_f32(v)
+#define WIDEN_INT8(v) ((float)(v))
+DEFINE_DOT_ROWS(dot_rows_bf16, uint16_t, WIDEN_BF16)
+DEFINE_DOT_ROWS(dot_rows_int8, int8_t, WIDEN_INT8)
+
+// y[m, n] = scale(n) * dot(x[m], w[n]) + bias[n], four rows at a time so each weight row is
+// read from memory once for all rows.
+#define DEFINE_FEW_ROWS(NAME, WTYPE, DOT, SCALE)                                                   \
+    BK_CLONES void NAME(const float *x, size_t rows, size_t k, const WTYPE *w, const float *scales, \
+                        const float *bias, float *y, size_t ldy, size_t n0, size_t n1) {           \
+        (void)scales;                                                                              \
+        for (size_t n = n0; n < n1; n++) {                                                         \
+            const WTYPE *wn = w + n * k;                                                           \
+            float b = bias ? bias[n] : 0.0f, s = SCALE;                                            \
+            float out[4];                                                                          \
+            size_t r = 0;                                                                          \
+            for (; r + 4 <= rows; r += 4) {                                                        \
+                DOT(x + r * k, k, wn, out, 4);                                                     \
+                for (int j = 0; j < 4; j++) y[(r + j) * ldy + n] = out[j] * s + b;                 \
+            }                                                                                      \
+            switch (rows - r) {                                                                    \
+            case 3: DOT(x + r * k, k, wn, out, 3); break;                                          \
+            case 2: DOT(x + r * k, k, wn, out, 2); break;                                          \
+            case 1: DOT(x + r * k, k, wn, out, 1); break;                                          \
+            default: break;                                                                        \
+            }                                                                                      \
+            for (size_t j = 0; j < rows - r; j++) y[(r + j) * ldy + n] = out[j] * s + b;           \
+        }                                                                                          \
+    }
+
+DEFINE_FEW_ROWS(bk_linear_few_rows_bf16_impl, uint16_t, dot_rows_bf16, 1.0f)
+DEFINE_FEW_ROWS(bk_linear_few_rows_int8, int8_t, dot_rows_int8, scales[n])
+
+void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const uint16_t *w, const float *bias,
+                             float *y, size_t ldy, size_t n0, size_t n1) {
+    bk_linear_few_rows_bf16_impl(x, rows, k, w, NULL, bias, y, ldy, n0, n1);
+}
+
+// MARK: - Many rows: run-time dispatch
+
+static int forced_fallback = 0;
+
+void bk_lowp_force_fallback(int on) { forced_fallback = on; }
+
+int bk_has_bf16_gemm(void) {
+#if BK_X86
+    __builtin_cpu_init();
+    // AMD (Zen 4) issues vdpbf16ps at the fp32 FMA rate, so it doubles the work per instruction;
+    // Intel cores issue it at a quarter of the FMA rate (measured on a Xeon with AMX), where
+    // widening to fp32 for BLAS is faster.
+    return !forced_fallback && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_is("amd");
+#else
+    return 0;
+#endif
+}
+
+int bk_has_int8_gemm(void) {
+#if BK_X86
+    __builtin_cpu_init();
+    return !forced_fallback && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+#else
+    return 0;
+#endif
+}
+
+const char *bk_lowp_path(void) {
+    if (bk_has_bf16_gemm() && bk_has_int8_gemm()) return "avx512_bf16+avx512_vnni";
+    if (bk_has_bf16_gemm()) return "avx512_bf16 (int8: widen + BLAS)";
+    if (bk_has_int8_gemm()) return "avx512_vnni (bf16: widen + BLAS)";
+    return "widen + BLAS";
+}
+
+size_t bk_packed_rows(size_t rows) { return (rows + 15) / 16 * 16; }
+
+#if BK_X86
+#define BK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni")))
+
+// Packs x [rows, k] (k even) to bf16 blocks [rows/16][k/2][16][2]; padding rows are zero.
+BK_AVX512 static void pack_a_bf16_avx512(const float *x, size_t rows, size_t k, uint16_t *packed) {
+    size_t kp = k / 2, mb = bk_packed_rows(rows) / 16;
+    for (size_t b = 0; b < mb; b++) {
+        uint16_t *dst = packed + b * kp * 32;
+        for (size_t r = 0; r < 16; r++) {
+            size_t row = b * 16 + r;
+            if (row >= rows) {
+                for (size_t p = 0; p < kp; p++) { dst[p * 32 + r * 2] = 0; dst[p * 32 + r * 2 + 1] = 0; }
+                continue;
+            }
+            const float *xr = x + row * k;
+            size_t p = 0;
+            for (; p + 16 <= kp; p += 16) {
+                // 32 floats -> 16 pairs: vcvtne2ps2bf16 rounds to nearest even like torch.
+                __m512 lo = _mm512_loadu_ps(xr + 2 * p), hi = _mm512_loadu_ps(xr + 2 * p + 16);
+                __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
+                uint32_t pairs[16];
+                _mm512_storeu_si512((void *)pairs, (__m512i)v);
+                for (int j = 0; j < 16; j++) memcpy(dst + (p + j) * 32 + r * 2, &pairs[j], 4);
+            }
+            for (; p < kp; p++) {
+                dst[p * 32 + r * 2] = f32_to_bf16_bits(xr[2 * p]);
+                dst[p * 32 + r * 2 + 1] = f32_to_bf16_bits(xr[2 * p + 1]);
+            }
+        }
+    }
+}
+
+// Writes acc (lanes = 16 consecutive rows starting at row0) of column n into y.
+BK_AVX512 static inline __attribute__((always_inline)) void store_column(__m512 acc, float *y, size_t ldy,
+                                                                        size_t row0, size_t rows, size_t n) {
+    float t[16];
+    _mm512_storeu_ps(t, acc);
+    size_t count = rows - row0 < 16 ? rows - row0 : 16;
+    for (size_t r = 0; r < count; r++) y[(row0 + r) * ldy + n] = t[r];
+}
+
+#define NR 8
+// One tile: MV blocks of 16 rows x NC (<= NR) columns, over the whole k.
+#define DEFINE_BF16_TILE(MV)                                                                            \
+    BK_AVX512 static inline __attribute__((always_inline)) void bf16_tile_##MV(                       \
+        const uint16_t *a, size_t kp, const uint16_t *w, size_t k, size_t n, int nc, const float *bias, \
+        float *y, size_t ldy, size_t row0, size_t rows) {                                               \
+        __m512 acc[MV][NR];                                                                             \
+        for (int i = 0; i < MV; i++)                                                                    \
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps();                               \
+        const uint16_t *wr[NR];                                                                         \
+        for (int j = 0; j < NR; j++) wr[j] = w + (n + (j < nc ? j : 0)) * k;                            \
+        for (size_t p = 0; p < kp; p++) {                                                               \
+            __m512bh av[MV];                                                                            \
+            for (int i = 0; i < MV; i++) av[i] = (__m512bh)_mm512_loadu_si512((const void *)(a + (i * kp + p) * 32)); \
+            for (int j = 0; j < NR; j++) {                                                              \
+                int32_t pair;                                                                           \
+                memcpy(&pair, wr[j] + 2 * p, 4);                                                        \
+                __m512bh bv = (__m512bh)_mm512_set1_epi32(pair);                                        \
+                for (int i = 0; i < MV; i++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], av[i], bv);        \
+            }                                                                                           \
+        }                                                                                               \
+        for (int j = 0; j < nc; j++) {                                                                  \
+            __m512 b = _mm512_set1_ps(bias ? bias[n + j] : 0.0f);                                       \
+            for (int i = 0; i < MV; i++)                                                                \
+                if (row0 + i * 16 < rows)                                                               \
+                    store_column(_mm512_add_ps(acc[i][j], b), y, ldy, row0 + i * 16, rows, n + j);       \
+        }                                                                                               \
+    }
+DEFINE_BF16_TILE(1)
+DEFINE_BF16_TILE(3)
+
+BK_AVX512 static void gemm_bf16_avx512(const uint16_t *packed, size_t rows, size_t k, const uint16_t *w,
+                                       const float *bias, float *y, size_t ldy, size_t n0, size_t n1) {
+    size_t kp = k / 2, mb = bk_packed_rows(rows) / 16;
+    for (size_t b = 0; b < mb;) {
+        const uint16_t *a = packed + b * kp * 32;
+        if (b + 3 <= mb) {
+            for (size_t n = n0; n < n1; n += NR)
+                bf16_tile_3(a, kp, w, k, n, (int)(n1 - n < NR ? n1 - n : NR), bias, y, ldy, b * 16, rows);
+            b += 3;
+        } else {
+            for (size_t n = n0; n < n1; n += NR)
+                bf16_tile_1(a, kp, w, k, n, (int)(n1 - n < NR ? n1 - n : NR), bias, y, ldy, b * 16, rows);
+            b += 1;
+        }
+    }
+}
+
+// Packs x [rows, k] (k % 4 == 0) to u8 blocks [rows/16][k/4][16][4] holding round(x / s) + 128
+// with one symmetric scale s = max|x[r, :]| / 127 per row.
+BK_AVX512 static void pack_a_int8_avx512(const float *x, size_t rows, size_t k, uint8_t *packed, float *rowScales) {
+    size_t kq = k / 4, mb = bk_packed_rows(rows) / 16;
+    for (size_t b = 0; b < mb; b++) {
+        uint8_t *dst = packed + b * kq * 64;
+        for (size_t r = 0; r < 16; r++) {
+            size_t row = b * 16 + r;
+            if (row >= rows) {
+                for (size_t q = 0; q < kq; q++) memset(dst + q * 64 + r * 4, 128, 4);
+                rowScales[row] = 0;
+                continue;
+            }
+            const float *xr = x + row * k;
+            __m512 amax = _mm512_setzero_ps();
+            size_t i = 0;
+            for (; i + 16 <= k; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(xr + i)));
+            float m = _mm512_reduce_max_ps(amax);
+            for (; i < k; i++) m = fabsf(xr[i]) > m ? fabsf(xr[i]) : m;
+            float scale = m > 0 ? m / 127.0f : 1.0f, inv = 1.0f / scale;
+            rowScales[row] = scale;
+            __m512 vinv = _mm512_set1_ps(inv);
+            __m512i off = _mm512_set1_epi32(128);
+            size_t q = 0;
+            for (; q + 4 <= kq; q += 4) {
+                __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xr + 4 * q), vinv)), off);
+                __m128i bytes = _mm512_cvtusepi32_epi8(v);
+                uint32_t quads[4];
+                _mm_storeu_si128((__m128i *)quads, bytes);
+                for (int j = 0; j < 4; j++) memcpy(dst + (q + j) * 64 + r * 4, &quads[j], 4);
+            }
+            for (; q < kq; q++)
+                for (int j = 0; j < 4; j++) {
+                    float v = nearbyintf(xr[4 * q + j] * inv) + 128.0f;
+                    dst[q * 64 + r * 4 + j] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+                }
+        }
+    }
+}
+
+#define DEFINE_INT8_TILE(MV)                                                                            \
+    BK_AVX512 static inline __attribute__((always_inline)) void int8_tile_##MV(                       \
+        const uint8_t *a, const float *rowScales, size_t kq, const int8_t *w, const float *wScales,     \
+        const int32_t *wSums, size_t k, size_t n, int nc, const float *bias, float *y, size_t ldy,      \
+        size_t row0, size_t rows) {                                                                     \
+        __m512i acc[MV][NR];                                                                            \
+        for (int i = 0; i < MV; i++)                                                                    \
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_si512();                            \
+        const int8_t *wr[NR];                                                                           \
+        for (int j = 0; j < NR; j++) wr[j] = w + (n + (j < nc ? j : 0)) * k;                            \
+        for (size_t q = 0; q < kq; q++) {                                                               \
+            __m512i av[MV];                                                                             \
+            for (int i = 0; i < MV; i++) av[i] = _mm512_loadu_si512((const void *)(a + (i * kq + q) * 64)); \
+            for (int j = 0; j < NR; j++) {                                                              \
+                int32_t quad;                                                                           \
+                memcpy(&quad, wr[j] + 4 * q, 4);                                                        \
+                __m512i bv = _mm512_set1_epi32(quad);                                                   \
+                for (int i = 0; i < MV; i++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], av[i], bv);     \
+            }                                                                                           \
+        }                                                                                               \
+        for (int i = 0; i < MV; i++) {                                                                  \
+            if (row0 + i * 16 >= rows) continue;                                                        \
+            __m512 as = _mm512_loadu_ps(rowScales + row0 + i * 16);                                     \
+            for (int j = 0; j < nc; j++) {                                                              \
+                /* sum((q + 128) w) - 128 sum(w) = sum(q w) */                                          \
+                __m512i exact = _mm512_sub_epi32(acc[i][j], _mm512_set1_epi32(128 * wSums[n + j]));    \
+                __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(as, _mm512_set1_ps(wScales[n + j]))); \
+                v = _mm512_add_ps(v, _mm512_set1_ps(bias ? bias[n + j] : 0.0f));                        \
+                store_column(v, y, ldy, row0 + i * 16, rows, n + j);                                    \
+            }                                                                                           \
+        }                                                                                               \
+    }
+DEFINE_INT8_TILE(1)
+DEFINE_INT8_TILE(3)
+
+BK_AVX512 static void gemm_int8_avx512(const uint8_t *packed, const float *rowScales, size_t rows, size_t k,
+                                       const int8_t *w, const float *wScales, const int32_t *wSums,
+                                       const float *bias, float *y, size_t ldy, size_t n0, size_t n1) {
+    size_t kq = k / 4, mb = bk_packed_rows(rows) / 16;
+    for (size_t b = 0; b < mb;) {
+        const uint8_t *a = packed + b * kq * 64;
+        if (b + 3 <= mb) {
+            for (size_t n = n0; n < n1; n += NR)
+                int8_tile_3(a, rowScales, kq, w, wScales, wSums, k, n, (int)(n1 - n < NR ? n1 - n : NR), bias, y,
+                            ldy, b * 16, rows);
+            b += 3;
+        } else {
+            for (size_t n = n0; n < n1; n += NR)
+                int8_tile_1(a, rowScales, kq, w, wScales, wSums, k, n, (int)(n1 - n < NR ? n1 - n : NR), bias, y,
+                            ldy, b * 16, rows);
+            b += 1;
+        }
+    }
+}
+#endif
+
+void bk_pack_a_bf16(const float *x, size_t rows, size_t k, uint16_t *packed) {
+#if BK_X86
+    if (bk_has_bf16_gemm()) pack_a_bf16_avx512(x, rows, k, packed);
+#endif
+    (void)x; (void)rows; (void)k; (void)packed;
+}
+
+void bk_gemm_bf16(const uint16_t *packed, size_t rows, size_t k, const uint16_t *w, const float *bias,
+                  float *y, size_t ldy, size_t n0, size_t n1) {
+#if BK_X86
+    if (bk_has_bf16_gemm()) gemm_bf16_avx512(packed, rows, k, w, bias, y, ldy, n0, n1);
+#endif
+    (void)packed; (void)rows; (void)k; (void)w; (void)bias; (void)y; (void)ldy; (void)n0; (void)n1;
+}
+
+void bk_pack_a_int8(const float *x, size_t rows, size_t k, uint8_t *packed, float *rowScales) {
+#if BK_X86
+    if (bk_has_int8_gemm()) pack_a_int8_avx512(x, rows, k, packed, rowScales);
+#endif
+    (void)x; (void)rows; (void)k; (void)packed; (void)rowScales;
+}
+
+void bk_gemm_int8(const uint8_t *packed, const float *rowScales, size_t rows, size_t k, const int8_t *w,
+                  const float *wScales, const int32_t *wSums, const float *bias, float *y, size_t ldy,
+                  size_t n0, size_t n1) {
+#if BK_X86
+    if (bk_has_int8_gemm()) gemm_int8_avx512(packed, rowScales, rows, k, w, wScales, wSums, bias, y, ldy, n0, n1);
+#endif
+    (void)packed; (void)rowScales; (void)rows; (void)k; (void)w; (void)wScales; (void)wSums; (void)bias;
+    (void)y; (void)ldy; (void)n0; (void)n1;
+}
