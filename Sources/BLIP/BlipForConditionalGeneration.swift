@@ -10,8 +10,8 @@ public struct BlipForConditionalGeneration: Sendable {
 
     /// Loads the weights strictly: every tensor must be present and every tensor in the store
     /// must be used (except `position_ids` buffers and the tied LM decoder).
-    public init(config: BlipConfig, weights: WeightStore) throws {
-        let loader = WeightLoader(store: weights)
+    public init(config: BlipConfig, weights: WeightStore, precision: Precision = .fp32) throws {
+        let loader = WeightLoader(store: weights, precision: precision)
         self.config = config
         visionModel = try BlipVisionModel(loader.scope("vision_model"), config: config.visionConfig)
         textDecoder = try BlipTextLMHeadModel(loader.scope("text_decoder"), config: config.textConfig)
@@ -23,13 +23,13 @@ public struct BlipForConditionalGeneration: Sendable {
     }
 
     /// Loads `config.json` and the safetensors weights of a model directory.
-    public init(directory: URL) throws {
+    public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try BlipConfig.load(directory: directory)
         if let arch = config.architectures?.first, !arch.contains("ConditionalGeneration") {
             throw BlipModelError.unsupportedModel(
                 "\(directory.path) holds a \(arch), not a captioning model (BlipForConditionalGeneration)")
         }
-        try self.init(config: config, weights: try openCheckpoint(directory: directory))
+        try self.init(config: config, weights: try openCheckpoint(directory: directory), precision: precision)
     }
 
     /// pixel values [B, 3, H, W] -> image embeddings [B, N, C] (vision last_hidden_state).

@@ -11,21 +11,21 @@ extension BlipCaptioner {
     /// ```swift
     /// let captioner = try BlipCaptioner(pretrained: "Salesforce/blip-image-captioning-base")
     /// ```
-    public init(pretrained model: String = ModelResolver.defaultModel) throws {
-        try self.init(modelDirectory: ModelResolver.resolve(model))
+    public init(pretrained model: String = ModelResolver.defaultModel, precision: Precision = .fp32) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision)
     }
 }
 
 extension BlipQuestionAnswerer {
     /// The question answerer of `model`: a directory or a hub id.
-    public init(pretrained model: String = ModelResolver.defaultVQAModel) throws {
-        try self.init(modelDirectory: ModelResolver.resolve(model))
+    public init(pretrained model: String = ModelResolver.defaultVQAModel, precision: Precision = .fp32) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision)
     }
 }
 
 extension BlipImageTextMatcher {
     /// The image-text matcher of `model`: a directory or a hub id.
-    public init(pretrained model: String = ModelResolver.defaultRetrievalModel) throws {
-        try self.init(modelDirectory: ModelResolver.resolve(model))
+    public init(pretrained model: String = ModelResolver.defaultRetrievalModel, precision: Precision = .fp32) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision)
     }
 }

@@ -129,10 +129,15 @@ public final class BlipServer: Sendable {
 
     /// The loaded models, as `GET /info` lists them.
     var modelDescriptions: [String: Any] {
+        func entry(_ d: ModelDescription) -> [String: Any] {
+            var e: [String: Any] = ["source": d.source, "task": d.task]
+            if let p = d.precision { e["precision"] = p }
+            return e
+        }
         var models: [String: Any] = [:]
-        if let s = services.caption { models["caption"] = ["source": s.description.source, "task": s.description.task] }
-        if let s = services.questionAnswering { models["vqa"] = ["source": s.description.source, "task": s.description.task] }
-        if let s = services.match { models["itm"] = ["source": s.description.source, "task": s.description.task] }
+        if let s = services.caption { models["caption"] = entry(s.description) }
+        if let s = services.questionAnswering { models["vqa"] = entry(s.description) }
+        if let s = services.match { models["itm"] = entry(s.description) }
         return models
     }
 

@@ -7,10 +7,13 @@ public struct ModelDescription: Sendable, Equatable, Codable {
     public var source: String
     /// The kind of model: "caption", "vqa" or "itm".
     public var task: String
+    /// The precision its Linear weights run in ("fp32", "bf16", "int8").
+    public var precision: String?
 
-    public init(source: String, task: String) {
+    public init(source: String, task: String, precision: String? = nil) {
         self.source = source
         self.task = task
+        self.precision = precision
     }
 }
 

@@ -24,6 +24,9 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var threadsOption: ThreadsOption
 
+    @Option(help: "Precision of the Linear weights: fp32, bf16 or int8.")
+    var precision: Precision = .fp32
+
     @Option(name: .long, help: """
         Comma-separated measurements. caption: vision, greedy, beam3, parts; vqa: vqa; \
         itm: itm, itc, itm16, parts.
@@ -62,14 +65,16 @@ struct BenchCommand: ParsableCommand {
         timer.result["threads"] = Parallel.threads
         timer.result["cpu"] = cpuDescription()
         timer.result["kernels"] = Parallel.kernelPath
+        timer.result["precision"] = precision.rawValue
+        timer.result["lowp_kernels"] = WeightMatrix.kernelPath
         let t0 = Date()
         switch task {
         case .caption:
-            let model = try BlipForConditionalGeneration(directory: directory)
+            let model = try BlipForConditionalGeneration(directory: directory, precision: precision)
             timer.result["load_s"] = Date().timeIntervalSince(t0)
             try benchCaption(model, wanted: wanted, timer: &timer)
         case .vqa:
-            let vqa = try BlipQuestionAnswerer(modelDirectory: directory)
+            let vqa = try BlipQuestionAnswerer(modelDirectory: directory, precision: precision)
             timer.result["load_s"] = Date().timeIntervalSince(t0)
             let pixels = randomPixels(size: vqa.model.config.visionConfig.imageSize)
             var options = GenerationOptions()

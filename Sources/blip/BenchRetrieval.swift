@@ -4,7 +4,7 @@ import Foundation
 extension BenchCommand {
     /// ITM / ITC timings on a `BlipForImageTextRetrieval` directory, vision included in each.
     func benchRetrieval(directory: URL, wanted: Set<String>, timer: inout BenchTimer, loadStart: Date) throws {
-        let matcher = try BlipImageTextMatcher(modelDirectory: directory)
+        let matcher = try BlipImageTextMatcher(modelDirectory: directory, precision: precision)
         timer.result["load_s"] = Date().timeIntervalSince(loadStart)
         let pixels = randomPixels(size: matcher.model.config.visionConfig.imageSize)
         let encode = { () throws -> BlipImageEncoding in

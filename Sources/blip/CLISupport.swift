@@ -36,6 +36,12 @@ func printJSONLine(_ object: [String: Any]) throws {
 struct ModelOption: ParsableArguments {
     @OptionGroup var threadsOption: ThreadsOption
 
+    @Option(help: ArgumentHelp(
+        "Precision of the model's Linear weights: fp32, bf16 or int8.",
+        discussion: "fp32 (default) equals transformers; bf16 and int8 are faster and smaller, with the errors the "
+            + "README's Precision section lists."))
+    var precision: Precision = .fp32
+
     @Option(name: .long, help: ArgumentHelp(
         "Model directory, or hub id OWNER/NAME[@REVISION] (an existing directory wins).",
         discussion: "Default: \(ModelResolver.defaultModel) for caption, tokenize, preprocess and dump; "

@@ -37,7 +37,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel))
+            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), precision: modelOption.precision)
             matcher.imageBatchSize = batchSize
             matcher.textBatchSize = batchSize
             if !texts.isEmpty {

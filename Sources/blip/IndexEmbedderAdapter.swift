@@ -30,8 +30,8 @@ struct BlipIndexModel: ImageTextRetrievalModel {
 }
 
 /// The model behind `blip index`: a BLIP image-text retrieval checkpoint (e.g. Salesforce/blip-itm-base-coco).
-func makeIndexModel(modelDirectory: URL, itmMode: IndexITMMode) throws -> any ImageTextRetrievalModel {
+func makeIndexModel(modelDirectory: URL, itmMode: IndexITMMode, precision: Precision = .fp32) throws -> any ImageTextRetrievalModel {
     let mode: ITMInputMode = itmMode == .official ? .official : .transformers
-    return BlipIndexModel(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory), mode: mode,
+    return BlipIndexModel(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision), mode: mode,
                           fingerprint: try ModelFingerprint.of(directory: modelDirectory))
 }

@@ -20,6 +20,18 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("itm-model"), help: "Image-text matching model: directory or hub id (e.g. Salesforce/blip-itm-base-coco).")
     var itmModel: String?
 
+    @Option(help: "Precision of every model's Linear weights: fp32 (exact, default), bf16 or int8.")
+    var precision: Precision = .fp32
+
+    @Option(name: .customLong("caption-precision"), help: "Precision of the captioning model (default: --precision).")
+    var captionPrecision: Precision?
+
+    @Option(name: .customLong("vqa-precision"), help: "Precision of the VQA model (default: --precision).")
+    var vqaPrecision: Precision?
+
+    @Option(name: .customLong("itm-precision"), help: "Precision of the image-text matching model (default: --precision).")
+    var itmPrecision: Precision?
+
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
@@ -117,11 +129,15 @@ struct ServeCommand: ParsableCommand {
             // `/info` shows each model as given (hub id or path).
             func url(_ model: String) throws -> URL { try ModelResolver.resolve(model) }
             let services = BlipServices(
-                caption: try captionModel.map { try ServiceFactory.caption(modelDirectory: try url($0), source: $0) },
-                questionAnswering: try vqaModel.map {
-                    try ServiceFactory.questionAnswering(modelDirectory: try url($0), source: $0)
+                caption: try captionModel.map {
+                    try ServiceFactory.caption(modelDirectory: try url($0), source: $0, precision: captionPrecision ?? precision)
                 },
-                match: try itmModel.map { try ServiceFactory.match(modelDirectory: try url($0), source: $0) })
+                questionAnswering: try vqaModel.map {
+                    try ServiceFactory.questionAnswering(modelDirectory: try url($0), source: $0, precision: vqaPrecision ?? precision)
+                },
+                match: try itmModel.map {
+                    try ServiceFactory.match(modelDirectory: try url($0), source: $0, precision: itmPrecision ?? precision)
+                })
             let http = HTTPSettings(corsOrigins: corsOrigins, accessLog: !noAccessLog,
                                     logLevel: Logger.Level(rawValue: logLevel) ?? .info)
             let server = BlipServer(services: services, limits: limits, http: http)

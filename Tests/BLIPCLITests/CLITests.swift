@@ -120,6 +120,22 @@ final class CLITests: XCTestCase {
 
     // MARK: Bad options: usage errors (exit 64) before any model loads
 
+    func testPrecisionOptionRunsReducedModesAndRejectsUnknownOnes() throws {
+        for precision in ["bf16", "int8"] {
+            let c = try run(["match", "--model", model("tiny-itm"), "--precision", precision, "--json", Self.astronaut,
+                             "an astronaut"])
+            XCTAssertEqual(c.status, 0, c.stderr)
+            let line = try XCTUnwrap(c.stdout.split(separator: "\n").first)
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            let p = try XCTUnwrap(object?["itm_probability"] as? Double, c.stdout)
+            XCTAssertTrue((0...1).contains(p))
+        }
+        let bad = try run(["caption", "--model", model("tiny"), "--precision", "fp16", Self.astronaut])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--precision"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("'fp32', 'bf16' or 'int8'"), bad.stderr)
+    }
+
     func testBadGenerationOptionsAreUsageErrorsNamingTheOption() throws {
         let tiny = model("tiny")
         try assertFails(["caption", "--model", tiny, "--beams", "-1", Self.astronaut], status: 64, "--beams must be at least 1, got -1")

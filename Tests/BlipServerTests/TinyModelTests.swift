@@ -39,6 +39,27 @@ final class TinyModelTests: XCTestCase {
         }
     }
 
+    /// `/info` names each model's precision; a bf16 captioner still answers.
+    func testInfoShowsEachModelsPrecision() async throws {
+        let caption = try CaptionerService(modelDirectory: Self.fixtures.appendingPathComponent("tiny"), precision: .bf16)
+        let match = try ImageTextMatcherService(modelDirectory: Self.fixtures.appendingPathComponent("tiny-itm"))
+        XCTAssertEqual(caption.description.precision, "bf16")
+        XCTAssertEqual(match.description.precision, "fp32")
+        let server = BlipServer(services: BlipServices(caption: caption, match: match))
+        try await withClient(server) { client in
+            try await client.execute(uri: "/info", method: .get) { r in
+                let text = String(buffer: r.body)
+                XCTAssertTrue(text.contains("\"precision\":\"bf16\""), text)
+                XCTAssertTrue(text.contains("\"precision\":\"fp32\""), text)
+            }
+            try await client.execute(uri: "/api/v1/inference/blip", method: .post, headers: jsonHeaders,
+                                     body: body(["image": Fixture.astronaut.base64EncodedString(), "max_new_tokens": 5])) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertNotNil(json(r)["caption"] as? String)
+            }
+        }
+    }
+
     /// Three questions about one image (encoded once) through the hosted payload, and one through
     /// the JSON endpoint: transformers' greedy answers, each question asked alone.
     func testAnswersMatchTransformers() async throws {

@@ -58,8 +58,8 @@ public struct BlipForImageTextRetrieval: Sendable {
     public let itmHead: Linear
 
     /// Loads the weights strictly: every tensor must be present, every tensor in the store used.
-    public init(config: BlipConfig, weights: WeightStore) throws {
-        let loader = WeightLoader(store: weights)
+    public init(config: BlipConfig, weights: WeightStore, precision: Precision = .fp32) throws {
+        let loader = WeightLoader(store: weights, precision: precision)
         guard config.textConfig.encoderHiddenSize == config.visionConfig.hiddenSize else {
             throw BlipModelError.unsupportedModel(
                 "text encoder_hidden_size \(config.textConfig.encoderHiddenSize) differs from vision hidden_size \(config.visionConfig.hiddenSize)")
@@ -82,13 +82,13 @@ public struct BlipForImageTextRetrieval: Sendable {
     }
 
     /// Loads `config.json` and the safetensors weights of a model directory.
-    public init(directory: URL) throws {
+    public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try BlipConfig.load(directory: directory)
         if let arch = config.architectures?.first, arch != "BlipForImageTextRetrieval" {
             throw BlipModelError.unsupportedModel(
                 "\(directory.path) holds a \(arch), not an image-text matching model (BlipForImageTextRetrieval, e.g. Salesforce/blip-itm-base-coco)")
         }
-        try self.init(config: config, weights: try openCheckpoint(directory: directory))
+        try self.init(config: config, weights: try openCheckpoint(directory: directory), precision: precision)
     }
 
     public var embeddingSize: Int { config.imageTextHiddenSize }

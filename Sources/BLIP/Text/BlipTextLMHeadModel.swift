@@ -20,7 +20,7 @@ struct BlipTextLMPredictionHead: Sendable {
         guard let bias = decoderBias ?? sharedBias else {
             throw BlipModelError.missingWeight(w.prefix + ".bias")
         }
-        decoder = Linear(weight: weight, bias: bias)
+        decoder = Linear(weight: weight.contiguous(), bias: bias).converted(to: w.precision)
     }
 
     /// hidden [B, C] -> logits [B, vocab]

@@ -15,7 +15,7 @@ public struct BlipForQuestionAnswering: Sendable {
 
     /// Loads the weights strictly: every tensor must be present and every tensor in the store
     /// must be used (except `position_ids` buffers and the tied LM decoder).
-    public init(config: BlipConfig, weights: WeightStore) throws {
+    public init(config: BlipConfig, weights: WeightStore, precision: Precision = .fp32) throws {
         let text = config.textConfig
         guard text.encoderHiddenSize == config.visionConfig.hiddenSize else {
             throw BlipModelError.unsupportedModel(
@@ -27,7 +27,7 @@ public struct BlipForQuestionAnswering: Sendable {
             throw BlipModelError.unsupportedModel(
                 "VQA needs text hidden_size (\(text.hiddenSize)) equal to encoder_hidden_size (\(text.encoderHiddenSize))")
         }
-        let loader = WeightLoader(store: weights)
+        let loader = WeightLoader(store: weights, precision: precision)
         self.config = config
         visionModel = try BlipVisionModel(loader.scope("vision_model"), config: config.visionConfig)
         textEncoder = try BlipTextModel(loader.scope("text_encoder"), config: text, crossAttention: true)
@@ -36,13 +36,13 @@ public struct BlipForQuestionAnswering: Sendable {
     }
 
     /// Loads `config.json` and the safetensors weights of a model directory.
-    public init(directory: URL) throws {
+    public init(directory: URL, precision: Precision = .fp32) throws {
         let config = try BlipConfig.load(directory: directory)
         if let arch = config.architectures?.first, !arch.contains("QuestionAnswering") {
             throw BlipModelError.unsupportedModel(
                 "\(directory.path) holds a \(arch), not a visual question answering model (BlipForQuestionAnswering)")
         }
-        try self.init(config: config, weights: try openCheckpoint(directory: directory))
+        try self.init(config: config, weights: try openCheckpoint(directory: directory), precision: precision)
     }
 
     /// pixel values [B, 3, H, W] -> image embeddings [B, N, C] (vision last_hidden_state).

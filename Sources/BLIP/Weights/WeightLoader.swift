@@ -24,7 +24,13 @@ public final class WeightLoader {
     /// Suffixes of names that may stay unused (buffers older checkpoints saved).
     public static let ignoredSuffixes = ["position_ids"]
 
-    public init(store: WeightStore) { self.store = store }
+    /// The precision Linear weights are converted to as they load (`fp32`: kept as stored).
+    public let precision: Precision
+
+    public init(store: WeightStore, precision: Precision = .fp32) {
+        self.store = store
+        self.precision = precision
+    }
 
     /// A view of the weights under `prefix` (joined with ".").
     public func scope(_ prefix: String) -> WeightScope { WeightScope(loader: self, prefix: prefix) }
@@ -56,6 +62,9 @@ public struct WeightScope {
     let loader: WeightLoader
     public let prefix: String
 
+    /// The precision this model's Linear weights load in.
+    public var precision: Precision { loader.precision }
+
     func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
 
     public func scope(_ name: String) -> WeightScope { WeightScope(loader: loader, prefix: key(name)) }
@@ -78,7 +87,7 @@ public struct WeightScope {
     public func linear(_ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true) throws -> Linear {
         let s = scope(name)
         return Linear(weight: try s.tensor("weight", shape: [outFeatures, inFeatures]),
-                      bias: bias ? try s.tensor("bias", shape: [outFeatures]) : nil)
+                      bias: bias ? try s.tensor("bias", shape: [outFeatures]) : nil).converted(to: precision)
     }
 
     /// `weight` and `bias` of a `nn.LayerNorm` over `size` features.

@@ -4,7 +4,7 @@ import Foundation
 /// `CaptionService` backed by a `BlipCaptioner` (BlipForConditionalGeneration).
 public struct CaptionerService: CaptionService {
     public let captioner: BlipCaptioner
-    public let description: ModelDescription
+    public private(set) var description: ModelDescription
 
     public init(captioner: BlipCaptioner, source: String) {
         self.captioner = captioner
@@ -14,8 +14,9 @@ public struct CaptionerService: CaptionService {
     /// Loads the captioning model in `modelDirectory`.
     /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
     /// e.g. the hub id the directory was resolved from.
-    public init(modelDirectory: URL, source: String? = nil) throws {
-        self.init(captioner: try BlipCaptioner(modelDirectory: modelDirectory), source: source ?? modelDirectory.path)
+    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
+        self.init(captioner: try BlipCaptioner(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
+        description.precision = precision.rawValue
     }
 
     public var defaultGeneration: GenerationOptions { captioner.defaultGeneration }

@@ -6,7 +6,7 @@ import Foundation
 /// transformers' input convention (`ITMInputMode.transformers`).
 public struct ImageTextMatcherService: MatchService {
     public let matcher: BlipImageTextMatcher
-    public let description: ModelDescription
+    public private(set) var description: ModelDescription
 
     public init(matcher: BlipImageTextMatcher, source: String) {
         self.matcher = matcher
@@ -16,8 +16,9 @@ public struct ImageTextMatcherService: MatchService {
     /// Loads the image-text matching model in `modelDirectory`.
     /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
     /// e.g. the hub id the directory was resolved from.
-    public init(modelDirectory: URL, source: String? = nil) throws {
-        self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory), source: source ?? modelDirectory.path)
+    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
+        self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
+        description.precision = precision.rawValue
     }
 
     public func scores(for jobs: [MatchJob]) throws -> [[MatchScore]] {

@@ -6,7 +6,7 @@ import Foundation
 /// if asked alone: `VQABatchMode.independent`).
 public struct QuestionAnswererService: QuestionAnsweringService {
     public let answerer: BlipQuestionAnswerer
-    public let description: ModelDescription
+    public private(set) var description: ModelDescription
 
     public init(answerer: BlipQuestionAnswerer, source: String) {
         self.answerer = answerer
@@ -16,8 +16,9 @@ public struct QuestionAnswererService: QuestionAnsweringService {
     /// Loads the question-answering model in `modelDirectory`.
     /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
     /// e.g. the hub id the directory was resolved from.
-    public init(modelDirectory: URL, source: String? = nil) throws {
-        self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory), source: source ?? modelDirectory.path)
+    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
+        self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
+        description.precision = precision.rawValue
     }
 
     public var defaultGeneration: GenerationOptions { answerer.defaultGeneration }

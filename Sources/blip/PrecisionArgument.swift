@@ -1,0 +1,4 @@
+import ArgumentParser
+import BLIP
+
+extension Precision: ExpressibleByArgument {}
