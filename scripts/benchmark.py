@@ -16,7 +16,11 @@ except the first row:
            16 texts (transformers' API takes one image per text, so PyTorch encodes it 16 times;
            we encode it once, as an application would); and the throughput of `blip index add`
            on 24 photos (Swift only: decode, preprocess, vision, ITC projection, hash, SQLite)
-and the peak RSS of each process. Prints a table with ratios (ours / PyTorch) and writes JSON
+and the peak RSS of each process. Engines: PyTorch fp32 and bf16 (`model.to(torch.bfloat16)`),
+OpenVINO for the vision encoder (`ov.convert_model(model.vision_model)`, compiled for CPU with its
+default precision, bf16 where the CPU has AVX512_BF16/AMX, and with INFERENCE_PRECISION_HINT=f32),
+and ours in fp32, bf16 and int8 (`blip bench --precision`). Prints the CPU and its ISA extensions,
+a table of seconds per engine, and the ratios the precision issue sets targets for; writes JSON
 with --json. Timing only: nothing here asserts.
 """
 import argparse
@@ -35,7 +39,7 @@ QUESTION = "what is the man holding in his hand?"  # same strings as `blip bench
 TEXT = "a man in a space suit holding a flag"
 
 
-def torch_worker(model_dir, task, repeats, threads, only):
+def torch_worker(model_dir, task, repeats, threads, only, dtype="fp32"):
     import torch
     import transformers
 
@@ -45,6 +49,8 @@ def torch_worker(model_dir, task, repeats, threads, only):
     model = getattr(transformers, cls).from_pretrained(model_dir).eval()
     size = model.config.vision_config.image_size
     pixels = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).clamp(-1.5, 1.5)
+    if dtype == "bf16":
+        model, pixels = model.to(torch.bfloat16), pixels.to(torch.bfloat16)
     result = {}
 
     def median(fn):
@@ -86,6 +92,49 @@ def torch_worker(model_dir, task, repeats, threads, only):
                                                          pixel_values=many, use_itm_head=True))
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(result))
+
+
+def openvino_worker(model_dir, repeats, threads):
+    """The vision encoder of a captioning model in OpenVINO: default precision and f32."""
+    import openvino as ov
+    import torch
+    import transformers
+
+    model = transformers.BlipForConditionalGeneration.from_pretrained(model_dir).eval()
+    size = model.config.vision_config.image_size
+    pixels = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).clamp(-1.5, 1.5)
+    with torch.no_grad():
+        converted = ov.convert_model(model.vision_model, example_input=pixels)
+    core = ov.Core()
+    result = {}
+    for name, config in (("default", {}), ("f32", {"INFERENCE_PRECISION_HINT": "f32"})):
+        compiled = core.compile_model(converted, "CPU", {"INFERENCE_NUM_THREADS": threads, **config})
+        request = compiled.create_infer_request()
+        x = pixels.numpy()
+        request.infer([x])
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            request.infer([x])
+            times.append(time.perf_counter() - t)
+        result[f"vision_{name}_s"] = statistics.median(times)
+        result[f"precision_{name}"] = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps(result))
+
+
+def cpu_description():
+    model, flags = "unknown CPU", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"]
+    return model, [f for f in wanted if f in flags]
 
 
 def run_json(cmd, env=None):
@@ -142,9 +191,15 @@ def main():
     ap.add_argument("--only", help="measurements (default: all of each task)")
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--openvino-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--dtype", default="fp32", help=argparse.SUPPRESS)
+    ap.add_argument("--no-openvino", action="store_true", help="skip OpenVINO (pip install openvino)")
     args = ap.parse_args()
     if args.torch_worker:
-        torch_worker(args.model, args.task, args.repeats, args.threads, set(args.only.split(",")))
+        torch_worker(args.model, args.task, args.repeats, args.threads, set(args.only.split(",")), args.dtype)
+        return
+    if args.openvino_worker:
+        openvino_worker(args.model, args.repeats, args.threads)
         return
 
     tasks = args.tasks.split(",")
@@ -154,8 +209,11 @@ def main():
     subprocess.run(["swift", "build", "-c", "release", "--product", "blip"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
     blip = os.path.join(ROOT, ".build/release/blip")
-    results = {"threads": args.threads}
-    print(f"{'measurement':<30}{'PyTorch':>10}{'Swift':>10}{'ratio':>8}")
+    cpu, isa = cpu_description()
+    print(f"CPU: {cpu}; ISA: {' '.join(isa)}; threads: {args.threads}")
+    results = {"threads": args.threads, "cpu": cpu, "isa": isa}
+    engines = ["PyTorch fp32", "PyTorch bf16", "ours fp32", "ours bf16", "ours int8"]
+    print(f"{'measurement':<30}" + "".join(f"{e:>14}" for e in engines))
     for task in tasks:
         default_only, script, rows = TASKS[task]
         only = args.only or default_only
@@ -164,23 +222,49 @@ def main():
             print(f"making random base weights in {model} ...", file=sys.stderr)
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "make-model",
                             "--config", "base", "--out", model], check=True, stdout=subprocess.DEVNULL)
-        print(f"running PyTorch ({task}) ...", file=sys.stderr)
-        torch_res = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--model", model,
-                              "--task", task, "--repeats", str(args.repeats), "--threads", str(args.threads),
-                              "--only", only])
-        print(f"running Swift BLIP ({task}) ...", file=sys.stderr)
-        swift_res = run_json([blip, "bench", "--task", task, "--model", model, "--repeats", str(args.repeats),
-                              "--threads", str(args.threads), "--only", only])
-        results[task] = {"pytorch": torch_res, "swift": swift_res}
+        res = {}
+        for dtype in ("fp32", "bf16"):
+            print(f"running PyTorch {dtype} ({task}) ...", file=sys.stderr)
+            res[f"PyTorch {dtype}"] = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--model",
+                                                model, "--task", task, "--repeats", str(args.repeats), "--threads",
+                                                str(args.threads), "--only", only, "--dtype", dtype])
+        for precision in ("fp32", "bf16", "int8"):
+            print(f"running Swift BLIP {precision} ({task}) ...", file=sys.stderr)
+            res[f"ours {precision}"] = run_json([blip, "bench", "--task", task, "--model", model, "--repeats",
+                                                 str(args.repeats), "--threads", str(args.threads), "--only", only,
+                                                 "--precision", precision])
+        results[task] = res
         for label, key in rows + [(f"peak RSS, {task} (MiB)", "peak_rss_bytes")]:
-            if key not in torch_res or key not in swift_res:
-                continue
-            t, s = torch_res[key], swift_res[key]
-            if key == "peak_rss_bytes":
-                t, s = t / 2**20, s / 2**20
-                print(f"{label:<30}{t:>10.0f}{s:>10.0f}{s / t:>8.2f}", flush=True)
-            else:
-                print(f"{label:<30}{t:>10.3f}{s:>10.3f}{s / t:>8.2f}", flush=True)
+            scale, fmt = (2**-20, "{:>14.0f}") if key == "peak_rss_bytes" else (1, "{:>14.3f}")
+            cells = [fmt.format(res[e][key] * scale) if key in res[e] else f"{'':>14}" for e in engines]
+            print(f"{label:<30}" + "".join(cells), flush=True)
+        if task == "caption" and not args.no_openvino:
+            print("running OpenVINO (vision encoder) ...", file=sys.stderr)
+            try:
+                ov_res = run_json([sys.executable, os.path.abspath(__file__), "--openvino-worker", "--model", model,
+                                   "--repeats", str(args.repeats), "--threads", str(args.threads)])
+            except (subprocess.CalledProcessError, json.JSONDecodeError) as e:
+                print(f"OpenVINO failed ({e}); pip install openvino", file=sys.stderr)
+                ov_res = None
+            if ov_res:
+                results["openvino"] = ov_res
+                print(f"{'OpenVINO vision, default (s)':<30}{ov_res['vision_default_s']:>14.3f}  ({ov_res['precision_default']})")
+                print(f"{'OpenVINO vision, f32 (s)':<30}{ov_res['vision_f32_s']:>14.3f}")
+                ratios = [
+                    ("ours bf16 vision / OpenVINO default", res["ours bf16"].get("vision_s"), ov_res["vision_default_s"]),
+                    ("ours fp32 vision / OpenVINO f32", res["ours fp32"].get("vision_s"), ov_res["vision_f32_s"]),
+                ]
+                for name, a, b in ratios:
+                    if a and b:
+                        print(f"  {name:<44}{a / b:>8.2f}")
+            c = res
+            for name, a, b in [
+                ("ours bf16 greedy-20 / PyTorch bf16", c["ours bf16"].get("greedy20_s"), c["PyTorch bf16"].get("greedy20_s")),
+                ("ours int8 greedy-20 / ours fp32", c["ours int8"].get("greedy20_s"), c["ours fp32"].get("greedy20_s")),
+                ("ours bf16 peak RSS / PyTorch fp32", c["ours bf16"].get("peak_rss_bytes"), c["PyTorch fp32"].get("peak_rss_bytes")),
+            ]:
+                if a and b:
+                    print(f"  {name:<44}{a / b:>8.2f}")
         if task == "itm" and not args.only:
             rate = index_throughput(blip, model)
             results["index_images_per_s"] = rate

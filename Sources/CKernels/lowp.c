@@ -140,9 +140,9 @@ void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const uint16
 
 // MARK: - Many rows: run-time dispatch
 
-static int forced_fallback = 0;
+static int forced_path = 0;  // 0: automatic, 1: portable, 2: AVX-512 kernels wherever the ISA exists
 
-void bk_lowp_force_fallback(int on) { forced_fallback = on; }
+void bk_lowp_force_path(int mode) { forced_path = mode; }
 
 int bk_has_bf16_gemm(void) {
 #if BK_X86
@@ -150,8 +150,8 @@ int bk_has_bf16_gemm(void) {
     // AMD (Zen 4) issues vdpbf16ps at the fp32 FMA rate, so it doubles the work per instruction;
     // Intel cores issue it at a quarter of the FMA rate (measured on a Xeon with AMX), where
     // widening to fp32 for BLAS is faster.
-    return !forced_fallback && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_is("amd");
+    return forced_path != 1 && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+           (forced_path == 2 || __builtin_cpu_is("amd"));
 #else
     return 0;
 #endif
@@ -160,7 +160,7 @@ int bk_has_bf16_gemm(void) {
 int bk_has_int8_gemm(void) {
 #if BK_X86
     __builtin_cpu_init();
-    return !forced_fallback && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    return forced_path != 1 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
 #else
     return 0;
 #endif

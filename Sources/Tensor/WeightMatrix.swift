@@ -111,7 +111,21 @@ public enum WeightMatrix: Sendable {
     /// The reduced-precision kernels this CPU runs (for benchmarks and `/info`).
     public static var kernelPath: String { String(cString: bk_lowp_path()) }
 
-    /// Makes the many-rows kernels take the portable path (widen + BLAS) even where AVX-512
-    /// kernels exist, so tests cover both on one machine.
-    public static func forcePortableKernels(_ on: Bool) { bk_lowp_force_fallback(on ? 1 : 0) }
+    /// Which many-rows kernels run (a test hook, so one machine covers every path).
+    public enum KernelChoice: Int32, Sendable {
+        /// The faster path for this CPU.
+        case automatic = 0
+        /// Widen to fp32 + BLAS.
+        case portable = 1
+        /// The AVX-512 BF16/VNNI kernels wherever the CPU has the instructions.
+        case native = 2
+    }
+
+    /// Sets the many-rows kernel choice for the whole process (tests only).
+    public static func forceKernels(_ choice: KernelChoice) { bk_lowp_force_path(choice.rawValue) }
+
+    /// Whether many-row bf16 products run the AVX512_BF16 kernel (activations rounded to bf16).
+    public static var usesBF16Kernel: Bool { bk_has_bf16_gemm() != 0 }
+    /// Whether many-row int8 products run the AVX512_VNNI kernel (activations quantised).
+    public static var usesInt8Kernel: Bool { bk_has_int8_gemm() != 0 }
 }

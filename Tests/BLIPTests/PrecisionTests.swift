@@ -1,7 +1,9 @@
 import XCTest
 @testable import BLIP
 
-/// The tiny captioning model loaded in bf16 and int8 against itself in fp32. Bounds are
+/// The tiny captioning model loaded in bf16 and int8 against itself in fp32 (its weights are
+/// bf16-representable, so bf16 differs from fp32 only through the activations the AVX512_BF16
+/// kernel rounds; the test forces that kernel where the CPU has it). Bounds are
 /// PyTorch's own errors in those precisions on full-size random base weights (scripts/precision.py:
 /// bf16 vision 1.07e-2 / logits 1.87e-2, int8 vision 4.35e-2 / logits 5.98e-2).
 final class PrecisionTests: XCTestCase {
@@ -28,12 +30,17 @@ final class PrecisionTests: XCTestCase {
 
     func testReducedPrecisionErrorsWithinPyTorchs() throws {
         let fp32 = try outputs(.fp32)
+        WeightMatrix.forceKernels(.native)
+        defer { WeightMatrix.forceKernels(.automatic) }
         for (precision, visionBound, logitsBound) in [(Precision.bf16, 1.07e-2, 1.87e-2), (.int8, 4.35e-2, 5.98e-2)] {
             let low = try outputs(precision)
             let ev = relativeError(low.vision, fp32.vision), el = relativeError(low.logits, fp32.logits)
-            XCTAssertGreaterThan(ev, 1e-6, "\(precision) vision equals fp32: weights were not converted")
+            // Something must change: int8 always (quantised weights); bf16 where its kernel runs.
+            if precision == .int8 || WeightMatrix.usesBF16Kernel {
+                XCTAssertGreaterThan(ev, 1e-6, "\(precision) vision equals fp32: nothing was converted")
+                XCTAssertGreaterThan(el, 1e-6, "\(precision) logits equal fp32")
+            }
             XCTAssertLessThan(ev, visionBound, "\(precision) vision")
-            XCTAssertGreaterThan(el, 1e-6, "\(precision) logits equal fp32")
             XCTAssertLessThan(el, logitsBound, "\(precision) logits")
         }
     }

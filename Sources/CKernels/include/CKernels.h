@@ -103,8 +103,9 @@ void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, const signed
 int bk_has_bf16_gemm(void);
 /// 1 when the many-rows int8 kernel (AVX512_VNNI) runs on this CPU.
 int bk_has_int8_gemm(void);
-/// Makes both report 0 (tests of the fallback on machines that have the instructions).
-void bk_lowp_force_fallback(int on);
+/// Test hook: 0 chooses automatically; 1 makes both report 0 (the portable path); 2 uses the
+/// AVX-512 kernels wherever the instructions exist, even where they are not the faster choice.
+void bk_lowp_force_path(int mode);
 /// The reduced-precision path this CPU takes, for benchmarks and /info.
 const char *bk_lowp_path(void);
 
