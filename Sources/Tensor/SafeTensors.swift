@@ -248,6 +248,15 @@ public final class SafeTensorsFile: Sendable {
     /// borrows the read-only mapping (never write into it). Unaligned F32 data is copied.
     /// F16 and BF16 are converted exactly (including subnormals, infinities and NaNs); F64 is
     /// rounded to the nearest fp32. Other dtypes throw `SafeTensorsError.unsupportedDType`.
+    /// Tensor `name` as a bf16 `WeightMatrix` [rows, cols] copied bit for bit when it is stored
+    /// as BF16 and two-dimensional (no fp32 copy on the way); nil otherwise.
+    public func bf16Matrix(_ name: String) -> WeightMatrix? {
+        guard let info = byName[name], info.dtype == .bf16, info.shape.count == 2 else { return nil }
+        let storage = ByteStorage(byteCount: info.byteCount)
+        if info.byteCount > 0 { storage.raw.copyMemory(from: rawBytes(info).baseAddress!, byteCount: info.byteCount) }
+        return .bf16(storage, rows: info.shape[0], cols: info.shape[1])
+    }
+
     public func tensor(_ name: String) throws -> Tensor {
         guard let info = byName[name] else { throw SafeTensorsError.tensorNotFound(file: url.path, tensor: name) }
         let n = info.elementCount

@@ -109,6 +109,9 @@ public final class SafeTensorsCheckpoint: Sendable {
     /// The header entry for `name`, or `nil`.
     public func info(_ name: String) -> SafeTensorInfo? { fileFor[name]?.info(name) }
 
+    /// Tensor `name` as stored bf16 bits, when it is a BF16 matrix (see `SafeTensorsFile.bf16Matrix`).
+    public func bf16Matrix(_ name: String) -> WeightMatrix? { fileFor[name]?.bf16Matrix(name) }
+
     /// Tensor `name` as fp32 (see `SafeTensorsFile.tensor(_:)`).
     public func tensor(_ name: String) throws -> Tensor {
         guard let f = fileFor[name] else {

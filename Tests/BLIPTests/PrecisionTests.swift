@@ -45,6 +45,21 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// The tiny checkpoint is stored as BF16: in bf16 its Linear weights are its own bits (no
+    /// fp32 detour), equal to the fp32 load's values.
+    func testBF16CheckpointIsUsedAsStored() throws {
+        let checkpoint = try SafeTensorsCheckpoint(directory: TinyFixture.directory)
+        let name = "text_decoder.bert.encoder.layer.0.attention.self.query.weight"
+        XCTAssertEqual(checkpoint.info(name)?.dtype, .bf16)
+        let raw = try XCTUnwrap(checkpoint.bf16Matrix(name))
+        XCTAssertEqual(raw.precision, .bf16)
+        XCTAssertEqual(raw.toFloat().scalars, try checkpoint.tensor(name).scalars)
+        let model = try BlipForConditionalGeneration(directory: TinyFixture.directory, precision: .bf16)
+        let query = model.textDecoder.bert.layers[0].attention.query.matrix
+        XCTAssertEqual(query.precision, .bf16)
+        XCTAssertEqual(query.toFloat().scalars, raw.toFloat().scalars)
+    }
+
     func testStrictLoadingInEveryPrecision() throws {
         let checkpoint = try SafeTensorsCheckpoint(directory: TinyFixture.directory)
         var tensors: [String: Tensor] = [:]

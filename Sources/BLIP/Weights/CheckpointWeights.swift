@@ -5,6 +5,7 @@ extension SafeTensorsCheckpoint: WeightStore {
     public func loadTensor(_ name: String) throws -> Tensor? {
         contains(name) ? try tensor(name) : nil
     }
+    public func loadBF16Matrix(_ name: String) -> WeightMatrix? { bf16Matrix(name) }
 }
 
 /// Opens the weights of a model directory (`model.safetensors` or a sharded index), with an

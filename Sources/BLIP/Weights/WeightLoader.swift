@@ -6,6 +6,12 @@ public protocol WeightStore {
     var tensorNames: [String] { get }
     /// The tensor called `name` as fp32, or nil when absent.
     func loadTensor(_ name: String) throws -> Tensor?
+    /// The matrix `name` as its stored bf16 bits when the store holds it so (nil: use `loadTensor`).
+    func loadBF16Matrix(_ name: String) -> WeightMatrix?
+}
+
+extension WeightStore {
+    public func loadBF16Matrix(_ name: String) -> WeightMatrix? { nil }
 }
 
 /// In-memory weights (tests, converted checkpoints).
@@ -42,6 +48,20 @@ public final class WeightLoader {
         }
         used.insert(name)
         return t
+    }
+
+    /// The Linear weight `name` in the loader's precision: a BF16-stored matrix is taken as is for
+    /// `bf16` (no fp32 copy); everything else loads as fp32 and converts.
+    func loadMatrix(_ name: String, shape: [Int]) throws -> WeightMatrix? {
+        if precision == .bf16, let m = store.loadBF16Matrix(name) {
+            guard [m.rows, m.cols] == shape else {
+                throw BlipModelError.shapeMismatch(name: name, expected: shape, actual: [m.rows, m.cols])
+            }
+            used.insert(name)
+            return m
+        }
+        guard let t = try load(name, shape: shape) else { return nil }
+        return .from(t, precision: precision)
     }
 
     /// Marks `name` as used without loading it (a duplicate the model does not need).
@@ -86,8 +106,10 @@ public struct WeightScope {
     /// `weight` [out, in] and `bias` [out] of a `nn.Linear`.
     public func linear(_ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true) throws -> Linear {
         let s = scope(name)
-        return Linear(weight: try s.tensor("weight", shape: [outFeatures, inFeatures]),
-                      bias: bias ? try s.tensor("bias", shape: [outFeatures]) : nil).converted(to: precision)
+        guard let matrix = try loader.loadMatrix(s.key("weight"), shape: [outFeatures, inFeatures]) else {
+            throw BlipModelError.missingWeight(s.key("weight"))
+        }
+        return Linear(matrix: matrix, bias: bias ? try s.tensor("bias", shape: [outFeatures]) : nil)
     }
 
     /// `weight` and `bias` of a `nn.LayerNorm` over `size` features.
