@@ -5,6 +5,8 @@ import Foundation
 /// across threads; per-request state (KV caches) lives in the calls.
 public struct BlipForConditionalGeneration: Sendable {
     public let config: BlipConfig
+    /// The precision its Linear weights were loaded in.
+    public let precision: Precision
     public let visionModel: BlipVisionModel
     public let textDecoder: BlipTextLMHeadModel
 
@@ -12,6 +14,7 @@ public struct BlipForConditionalGeneration: Sendable {
     /// must be used (except `position_ids` buffers and the tied LM decoder).
     public init(config: BlipConfig, weights: WeightStore, precision: Precision = .fp32) throws {
         let loader = WeightLoader(store: weights, precision: precision)
+        self.precision = precision
         self.config = config
         visionModel = try BlipVisionModel(loader.scope("vision_model"), config: config.visionConfig)
         textDecoder = try BlipTextLMHeadModel(loader.scope("text_decoder"), config: config.textConfig)

@@ -67,10 +67,6 @@ void bk_quantize_rows_int8(const float *w, size_t rows, size_t k, int8_t *q, flo
     }
 }
 
-BK_CLONES void bk_bf16_rows_widen(const uint16_t *w, float *dst, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = bf16_bits_to_f32(w[i]);
-}
-
 BK_CLONES void bk_int8_rows_dequantize(const int8_t *q, const float *scales, size_t rows, size_t k, float *dst) {
     for (size_t r = 0; r < rows; r++) {
         float s = scales[r];

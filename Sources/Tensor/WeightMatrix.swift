@@ -92,7 +92,7 @@ public enum WeightMatrix: Sendable {
         case let .f32(t):
             dst.update(from: t.pointer + r0 * cols, count: (r1 - r0) * cols)
         case let .bf16(s, _, cols):
-            bk_bf16_rows_widen(s.raw.assumingMemoryBound(to: UInt16.self) + r0 * cols, dst, (r1 - r0) * cols)
+            bk_bf16_to_f32(s.raw.assumingMemoryBound(to: UInt16.self) + r0 * cols, dst, (r1 - r0) * cols)
         case let .int8(s, scales, _, _, cols):
             scales.withUnsafeBufferPointer { sc in
                 bk_int8_rows_dequantize(s.raw.assumingMemoryBound(to: Int8.self) + r0 * cols, sc.baseAddress! + r0,

@@ -48,6 +48,8 @@ public enum ITMInputMode: Sendable, Equatable {
 /// Immutable and `Sendable`.
 public struct BlipForImageTextRetrieval: Sendable {
     public let config: BlipConfig
+    /// The precision its Linear weights were loaded in.
+    public let precision: Precision
     public let visionModel: BlipVisionModel
     public let textEncoder: BlipTextModel
     /// vision hidden -> image_text_hidden_size
@@ -60,6 +62,7 @@ public struct BlipForImageTextRetrieval: Sendable {
     /// Loads the weights strictly: every tensor must be present, every tensor in the store used.
     public init(config: BlipConfig, weights: WeightStore, precision: Precision = .fp32) throws {
         let loader = WeightLoader(store: weights, precision: precision)
+        self.precision = precision
         guard config.textConfig.encoderHiddenSize == config.visionConfig.hiddenSize else {
             throw BlipModelError.unsupportedModel(
                 "text encoder_hidden_size \(config.textConfig.encoderHiddenSize) differs from vision hidden_size \(config.visionConfig.hiddenSize)")

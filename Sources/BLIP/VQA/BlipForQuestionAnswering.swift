@@ -7,6 +7,8 @@ import Foundation
 /// state (KV caches) lives in the calls.
 public struct BlipForQuestionAnswering: Sendable {
     public let config: BlipConfig
+    /// The precision its Linear weights were loaded in.
+    public let precision: Precision
     public let visionModel: BlipVisionModel
     /// `text_encoder.*`: bidirectional BERT with cross-attention to the image, no pooler.
     public let textEncoder: BlipTextModel
@@ -28,6 +30,7 @@ public struct BlipForQuestionAnswering: Sendable {
                 "VQA needs text hidden_size (\(text.hiddenSize)) equal to encoder_hidden_size (\(text.encoderHiddenSize))")
         }
         let loader = WeightLoader(store: weights, precision: precision)
+        self.precision = precision
         self.config = config
         visionModel = try BlipVisionModel(loader.scope("vision_model"), config: config.visionConfig)
         textEncoder = try BlipTextModel(loader.scope("text_encoder"), config: text, crossAttention: true)

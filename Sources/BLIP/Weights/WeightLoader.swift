@@ -43,21 +43,23 @@ public final class WeightLoader {
 
     func load(_ name: String, shape: [Int]?) throws -> Tensor? {
         guard let t = try store.loadTensor(name) else { return nil }
-        if let shape, t.shape != shape {
-            throw BlipModelError.shapeMismatch(name: name, expected: shape, actual: t.shape)
+        try accept(name, shape: t.shape, expected: shape)
+        return t
+    }
+
+    /// Checks a loaded tensor's shape against the expected one and marks it used.
+    private func accept(_ name: String, shape: [Int], expected: [Int]?) throws {
+        if let expected, shape != expected {
+            throw BlipModelError.shapeMismatch(name: name, expected: expected, actual: shape)
         }
         used.insert(name)
-        return t
     }
 
     /// The Linear weight `name` in the loader's precision: a BF16-stored matrix is taken as is for
     /// `bf16` (no fp32 copy); everything else loads as fp32 and converts.
     func loadMatrix(_ name: String, shape: [Int]) throws -> WeightMatrix? {
         if precision == .bf16, let m = store.loadBF16Matrix(name) {
-            guard [m.rows, m.cols] == shape else {
-                throw BlipModelError.shapeMismatch(name: name, expected: shape, actual: [m.rows, m.cols])
-            }
-            used.insert(name)
+            try accept(name, shape: [m.rows, m.cols], expected: shape)
             return m
         }
         guard let t = try load(name, shape: shape) else { return nil }

@@ -4,11 +4,11 @@ import Foundation
 /// `CaptionService` backed by a `BlipCaptioner` (BlipForConditionalGeneration).
 public struct CaptionerService: CaptionService {
     public let captioner: BlipCaptioner
-    public private(set) var description: ModelDescription
+    public let description: ModelDescription
 
     public init(captioner: BlipCaptioner, source: String) {
         self.captioner = captioner
-        self.description = ModelDescription(source: source, task: "caption")
+        self.description = ModelDescription(source: source, task: "caption", precision: captioner.model.precision.rawValue)
     }
 
     /// Loads the captioning model in `modelDirectory`.
@@ -16,7 +16,6 @@ public struct CaptionerService: CaptionService {
     /// e.g. the hub id the directory was resolved from.
     public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
         self.init(captioner: try BlipCaptioner(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
-        description.precision = precision.rawValue
     }
 
     public var defaultGeneration: GenerationOptions { captioner.defaultGeneration }

@@ -6,11 +6,11 @@ import Foundation
 /// transformers' input convention (`ITMInputMode.transformers`).
 public struct ImageTextMatcherService: MatchService {
     public let matcher: BlipImageTextMatcher
-    public private(set) var description: ModelDescription
+    public let description: ModelDescription
 
     public init(matcher: BlipImageTextMatcher, source: String) {
         self.matcher = matcher
-        self.description = ModelDescription(source: source, task: "itm")
+        self.description = ModelDescription(source: source, task: "itm", precision: matcher.model.precision.rawValue)
     }
 
     /// Loads the image-text matching model in `modelDirectory`.
@@ -18,7 +18,6 @@ public struct ImageTextMatcherService: MatchService {
     /// e.g. the hub id the directory was resolved from.
     public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
         self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
-        description.precision = precision.rawValue
     }
 
     public func scores(for jobs: [MatchJob]) throws -> [[MatchScore]] {

@@ -6,11 +6,11 @@ import Foundation
 /// if asked alone: `VQABatchMode.independent`).
 public struct QuestionAnswererService: QuestionAnsweringService {
     public let answerer: BlipQuestionAnswerer
-    public private(set) var description: ModelDescription
+    public let description: ModelDescription
 
     public init(answerer: BlipQuestionAnswerer, source: String) {
         self.answerer = answerer
-        self.description = ModelDescription(source: source, task: "vqa")
+        self.description = ModelDescription(source: source, task: "vqa", precision: answerer.model.precision.rawValue)
     }
 
     /// Loads the question-answering model in `modelDirectory`.
@@ -18,7 +18,6 @@ public struct QuestionAnswererService: QuestionAnsweringService {
     /// e.g. the hub id the directory was resolved from.
     public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
         self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
-        description.precision = precision.rawValue
     }
 
     public var defaultGeneration: GenerationOptions { answerer.defaultGeneration }

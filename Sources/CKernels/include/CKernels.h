@@ -84,9 +84,6 @@ void bk_f32_to_bf16(const float *src, unsigned short *dst, size_t n);
 /// q = round-half-even(w / scale) clamped to [-127, 127]; rowSums[r] = sum of q over the row.
 void bk_quantize_rows_int8(const float *w, size_t rows, size_t k, signed char *q, float *scales, int *rowSums);
 
-/// dst[i] = float(w[i]) for bf16 bit patterns (exact).
-void bk_bf16_rows_widen(const unsigned short *w, float *dst, size_t n);
-
 /// dst[r, i] = q[r, i] * scales[r] for `rows` rows of `k`.
 void bk_int8_rows_dequantize(const signed char *q, const float *scales, size_t rows, size_t k, float *dst);
 
