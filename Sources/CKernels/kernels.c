@@ -3,6 +3,7 @@
 // the baseline build, so no -march flag is needed anywhere. Reductions keep 16 independent
 // partial sums (floating-point sums are never reordered by the compiler on its own).
 #include "CKernels.h"
+#include "few_rows.h"
 #include <math.h>
 #include <string.h>
 #include <stdint.h>
@@ -212,43 +213,13 @@ BK_CLONES void bk_attention_row(const float *q, const float *k, const float *v, 
     }
 }
 
-// Dot products of one weight row with R input rows (R a compile-time constant after inlining).
-static inline __attribute__((always_inline)) void dot_rows(const float *x, size_t k, const float *w,
-                                                           float *out, const int R) {
-    float acc[4][LANES];
-    for (int r = 0; r < R; r++)
-        for (int l = 0; l < LANES; l++) acc[r][l] = 0;
-    size_t i = 0;
-    for (; i + LANES <= k; i += LANES)
-        for (int r = 0; r < R; r++)
-            for (int l = 0; l < LANES; l++) acc[r][l] += x[r * k + i + l] * w[i + l];
-    for (int r = 0; r < R; r++) {
-        float s = 0;
-        for (int l = 0; l < LANES; l++) s += acc[r][l];
-        for (size_t j = i; j < k; j++) s += x[r * k + j] * w[j];
-        out[r] = s;
-    }
-}
+#define WIDEN_F32(v) (v)
+DEFINE_DOT_ROWS(dot_rows, float, WIDEN_F32)
+DEFINE_FEW_ROWS(few_rows_f32, float, dot_rows, 1.0f)
 
 BK_CLONES void bk_linear_few_rows(const float *x, size_t rows, size_t k, const float *w, const float *bias,
                                   float *y, size_t ldy, size_t n0, size_t n1) {
-    for (size_t n = n0; n < n1; n++) {
-        const float *wn = w + n * k;
-        float b = bias ? bias[n] : 0.0f;
-        size_t r = 0;
-        float out[4];
-        for (; r + 4 <= rows; r += 4) {
-            dot_rows(x + r * k, k, wn, out, 4);
-            for (int j = 0; j < 4; j++) y[(r + j) * ldy + n] = out[j] + b;
-        }
-        switch (rows - r) {
-        case 3: dot_rows(x + r * k, k, wn, out, 3); break;
-        case 2: dot_rows(x + r * k, k, wn, out, 2); break;
-        case 1: dot_rows(x + r * k, k, wn, out, 1); break;
-        default: break;
-        }
-        for (size_t j = 0; j < rows - r; j++) y[(r + j) * ldy + n] = out[j] + b;
-    }
+    few_rows_f32(x, rows, k, w, NULL, bias, y, ldy, n0, n1);
 }
 
 const char *bk_kernel_path(void) {

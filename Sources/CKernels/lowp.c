@@ -11,6 +11,7 @@
 //   checkpoint is used in place, no repacked copy). Where those instructions are missing the
 //   caller widens weight rows to fp32 and uses BLAS (`bk_has_bf16_gemm` / `bk_has_int8_gemm`).
 #include "CKernels.h"
+#include "few_rows.h"
 #include <math.h>
 #include <string.h>
 #include <stdint.h>
@@ -76,62 +77,21 @@ BK_CLONES void bk_int8_rows_dequantize(const int8_t *q, const float *scales, siz
 
 // MARK: - Few rows (weight-only: activations stay fp32)
 
-// out[r] = dot(x[r, :], w[:]) for R rows, with bf16 (W_BF16) or int8 weights, 16 partial sums.
-#define DEFINE_DOT_ROWS(NAME, WTYPE, WIDEN)                                                        \
-    static inline __attribute__((always_inline)) void NAME(const float *x, size_t k, const WTYPE *w, \
-                                                           float *out, int R) {                    \
-        float acc[4][LANES] = {{0}};                                                               \
-        size_t i = 0;                                                                              \
-        for (; i + LANES <= k; i += LANES) {                                                       \
-            float wv[LANES];                                                                       \
-            for (int l = 0; l < LANES; l++) wv[l] = WIDEN(w[i + l]);                               \
-            for (int r = 0; r < R; r++)                                                            \
-                for (int l = 0; l < LANES; l++) acc[r][l] += x[r * k + i + l] * wv[l];             \
-        }                                                                                          \
-        for (int r = 0; r < R; r++) {                                                              \
-            float s = 0;                                                                           \
-            for (int l = 0; l < LANES; l++) s += acc[r][l];                                        \
-            for (size_t j = i; j < k; j++) s += x[r * k + j] * WIDEN(w[j]);                        \
-            out[r] = s;                                                                            \
-        }                                                                                          \
-    }
-
 #define WIDEN_BF16(v) bf16_bits_to_f32(v)
 #define WIDEN_INT8(v) ((float)(v))
 DEFINE_DOT_ROWS(dot_rows_bf16, uint16_t, WIDEN_BF16)
 DEFINE_DOT_ROWS(dot_rows_int8, int8_t, WIDEN_INT8)
+DEFINE_FEW_ROWS(few_rows_bf16, uint16_t, dot_rows_bf16, 1.0f)
+DEFINE_FEW_ROWS(few_rows_int8, int8_t, dot_rows_int8, scales[n])
 
-// y[m, n] = scale(n) * dot(x[m], w[n]) + bias[n], four rows at a time so each weight row is
-// read from memory once for all rows.
-#define DEFINE_FEW_ROWS(NAME, WTYPE, DOT, SCALE)                                                   \
-    BK_CLONES void NAME(const float *x, size_t rows, size_t k, const WTYPE *w, const float *scales, \
-                        const float *bias, float *y, size_t ldy, size_t n0, size_t n1) {           \
-        (void)scales;                                                                              \
-        for (size_t n = n0; n < n1; n++) {                                                         \
-            const WTYPE *wn = w + n * k;                                                           \
-            float b = bias ? bias[n] : 0.0f, s = SCALE;                                            \
-            float out[4];                                                                          \
-            size_t r = 0;                                                                          \
-            for (; r + 4 <= rows; r += 4) {                                                        \
-                DOT(x + r * k, k, wn, out, 4);                                                     \
-                for (int j = 0; j < 4; j++) y[(r + j) * ldy + n] = out[j] * s + b;                 \
-            }                                                                                      \
-            switch (rows - r) {                                                                    \
-            case 3: DOT(x + r * k, k, wn, out, 3); break;                                          \
-            case 2: DOT(x + r * k, k, wn, out, 2); break;                                          \
-            case 1: DOT(x + r * k, k, wn, out, 1); break;                                          \
-            default: break;                                                                        \
-            }                                                                                      \
-            for (size_t j = 0; j < rows - r; j++) y[(r + j) * ldy + n] = out[j] * s + b;           \
-        }                                                                                          \
-    }
+BK_CLONES void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const uint16_t *w, const float *bias,
+                                       float *y, size_t ldy, size_t n0, size_t n1) {
+    few_rows_bf16(x, rows, k, w, NULL, bias, y, ldy, n0, n1);
+}
 
-DEFINE_FEW_ROWS(bk_linear_few_rows_bf16_impl, uint16_t, dot_rows_bf16, 1.0f)
-DEFINE_FEW_ROWS(bk_linear_few_rows_int8, int8_t, dot_rows_int8, scales[n])
-
-void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const uint16_t *w, const float *bias,
-                             float *y, size_t ldy, size_t n0, size_t n1) {
-    bk_linear_few_rows_bf16_impl(x, rows, k, w, NULL, bias, y, ldy, n0, n1);
+BK_CLONES void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, const int8_t *w, const float *scales,
+                                       const float *bias, float *y, size_t ldy, size_t n0, size_t n1) {
+    few_rows_int8(x, rows, k, w, scales, bias, y, ldy, n0, n1);
 }
 
 // MARK: - Many rows: run-time dispatch

@@ -1,0 +1,59 @@
+// Few-rows Linear kernels (decoding) shared by kernels.c (fp32) and lowp.c (bf16, int8): each
+// weight row is read once for all input rows, with 16 partial sums per row. Private to CKernels.
+#ifndef CKERNELS_FEW_ROWS_H
+#define CKERNELS_FEW_ROWS_H
+#include <stddef.h>
+
+#ifndef LANES
+#define LANES 16
+#endif
+
+// out[r] = dot(x[r, :], WIDEN(w[:])) for R rows (R a compile-time constant after inlining).
+#define DEFINE_DOT_ROWS(NAME, WTYPE, WIDEN)                                                        \
+    static inline __attribute__((always_inline)) void NAME(const float *x, size_t k, const WTYPE *w, \
+                                                           float *out, const int R) {              \
+        float acc[4][LANES];                                                                       \
+        for (int r = 0; r < R; r++)                                                                \
+            for (int l = 0; l < LANES; l++) acc[r][l] = 0;                                         \
+        size_t i = 0;                                                                              \
+        for (; i + LANES <= k; i += LANES) {                                                       \
+            float wv[LANES];                                                                       \
+            for (int l = 0; l < LANES; l++) wv[l] = WIDEN(w[i + l]);                               \
+            for (int r = 0; r < R; r++)                                                            \
+                for (int l = 0; l < LANES; l++) acc[r][l] += x[r * k + i + l] * wv[l];             \
+        }                                                                                          \
+        for (int r = 0; r < R; r++) {                                                              \
+            float s = 0;                                                                           \
+            for (int l = 0; l < LANES; l++) s += acc[r][l];                                        \
+            for (size_t j = i; j < k; j++) s += x[r * k + j] * WIDEN(w[j]);                        \
+            out[r] = s;                                                                            \
+        }                                                                                          \
+    }
+
+// y[m, n] = SCALE * dot(x[m], w[n]) + bias[n] for m < rows, n in [n0, n1), four rows at a time.
+// Inlined into each exported (multi-versioned) kernel.
+#define DEFINE_FEW_ROWS(NAME, WTYPE, DOT, SCALE)                                                   \
+    static inline __attribute__((always_inline)) void NAME(                                        \
+        const float *x, size_t rows, size_t k, const WTYPE *w, const float *scales, const float *bias, \
+        float *y, size_t ldy, size_t n0, size_t n1) {                                              \
+        (void)scales;                                                                              \
+        for (size_t n = n0; n < n1; n++) {                                                         \
+            const WTYPE *wn = w + n * k;                                                           \
+            float b = bias ? bias[n] : 0.0f, s = SCALE;                                            \
+            float out[4];                                                                          \
+            size_t r = 0;                                                                          \
+            for (; r + 4 <= rows; r += 4) {                                                        \
+                DOT(x + r * k, k, wn, out, 4);                                                     \
+                for (int j = 0; j < 4; j++) y[(r + j) * ldy + n] = out[j] * s + b;                 \
+            }                                                                                      \
+            switch (rows - r) {                                                                    \
+            case 3: DOT(x + r * k, k, wn, out, 3); break;                                          \
+            case 2: DOT(x + r * k, k, wn, out, 2); break;                                          \
+            case 1: DOT(x + r * k, k, wn, out, 1); break;                                          \
+            default: break;                                                                        \
+            }                                                                                      \
+            for (size_t j = 0; j < rows - r; j++) y[(r + j) * ldy + n] = out[j] * s + b;           \
+        }                                                                                          \
+    }
+
+#endif
