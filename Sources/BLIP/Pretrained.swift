@@ -11,21 +11,24 @@ extension BlipCaptioner {
     /// ```swift
     /// let captioner = try BlipCaptioner(pretrained: "Salesforce/blip-image-captioning-base")
     /// ```
-    public init(pretrained model: String = ModelResolver.defaultModel, precision: Precision = .fp32) throws {
-        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision)
+    public init(pretrained model: String = ModelResolver.defaultModel, precision: Precision = .fp32,
+                compute: ComputeSettings = .automatic) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision, compute: compute)
     }
 }
 
 extension BlipQuestionAnswerer {
     /// The question answerer of `model`: a directory or a hub id.
-    public init(pretrained model: String = ModelResolver.defaultVQAModel, precision: Precision = .fp32) throws {
-        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision)
+    public init(pretrained model: String = ModelResolver.defaultVQAModel, precision: Precision = .fp32,
+                compute: ComputeSettings = .automatic) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision, compute: compute)
     }
 }
 
 extension BlipImageTextMatcher {
     /// The image-text matcher of `model`: a directory or a hub id.
-    public init(pretrained model: String = ModelResolver.defaultRetrievalModel, precision: Precision = .fp32) throws {
-        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision)
+    public init(pretrained model: String = ModelResolver.defaultRetrievalModel, precision: Precision = .fp32,
+                compute: ComputeSettings = .automatic) throws {
+        try self.init(modelDirectory: ModelResolver.resolve(model), precision: precision, compute: compute)
     }
 }

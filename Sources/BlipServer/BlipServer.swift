@@ -132,6 +132,7 @@ public final class BlipServer: Sendable {
         func entry(_ d: ModelDescription) -> [String: Any] {
             var e: [String: Any] = ["source": d.source, "task": d.task]
             if let p = d.precision { e["precision"] = p }
+            if let t = d.threads { e["threads"] = t }
             return e
         }
         var models: [String: Any] = [:]

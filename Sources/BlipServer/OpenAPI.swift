@@ -116,7 +116,7 @@ let openAPISpec = #"""
       "get": {"summary": "Loaded models, limits and version", "responses": {"200": {"description": "Server information", "content": {"application/json": {"schema": {
         "type": "object", "properties": {
           "name": {"type": "string"}, "version": {"type": "string"},
-          "models": {"type": "object", "additionalProperties": {"type": "object", "properties": {"source": {"type": "string"}, "task": {"type": "string"}}}},
+          "models": {"type": "object", "additionalProperties": {"type": "object", "properties": {"source": {"type": "string"}, "task": {"type": "string"}, "precision": {"type": "string", "enum": ["fp32", "bf16", "int8"]}, "threads": {"type": "integer"}}}},
           "limits": {"type": "object"}
         }}}}}}}
     },

@@ -9,11 +9,14 @@ public struct ModelDescription: Sendable, Equatable, Codable {
     public var task: String
     /// The precision its Linear weights run in ("fp32", "bf16", "int8").
     public var precision: String?
+    /// Threads its calls use (its own compute settings).
+    public var threads: Int?
 
-    public init(source: String, task: String, precision: String? = nil) {
+    public init(source: String, task: String, precision: String? = nil, threads: Int? = nil) {
         self.source = source
         self.task = task
         self.precision = precision
+        self.threads = threads
     }
 }
 

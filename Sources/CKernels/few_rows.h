@@ -30,13 +30,43 @@
         }                                                                                          \
     }
 
-// y[m, n] = SCALE * dot(x[m], w[n]) + bias[n] for m < rows, n in [n0, n1), four rows at a time.
-// Inlined into each exported (multi-versioned) kernel.
-#define DEFINE_FEW_ROWS(NAME, WTYPE, DOT, SCALE)                                                   \
+// out[c] = dot(x[:], WIDEN(w[c, :])) for four weight rows c (one input row: a GEMV, four
+// independent accumulator chains and four weight streams at once).
+#define DEFINE_DOT_COLS(NAME, WTYPE, WIDEN)                                                        \
+    static inline __attribute__((always_inline)) void NAME(const float *x, size_t k, const WTYPE *w, \
+                                                           float *out) {                           \
+        float acc[4][LANES];                                                                       \
+        for (int c = 0; c < 4; c++)                                                                \
+            for (int l = 0; l < LANES; l++) acc[c][l] = 0;                                         \
+        size_t i = 0;                                                                              \
+        for (; i + LANES <= k; i += LANES)                                                         \
+            for (int c = 0; c < 4; c++)                                                            \
+                for (int l = 0; l < LANES; l++) acc[c][l] += x[i + l] * WIDEN(w[c * k + i + l]);   \
+        for (int c = 0; c < 4; c++) {                                                              \
+            float s = 0;                                                                           \
+            for (int l = 0; l < LANES; l++) s += acc[c][l];                                        \
+            for (size_t j = i; j < k; j++) s += x[j] * WIDEN(w[c * k + j]);                        \
+            out[c] = s;                                                                            \
+        }                                                                                          \
+    }
+
+// y[m, n] = SCALE * dot(x[m], w[n]) + bias[n] for m < rows, n in [n0, n1), four rows at a time
+// (one row: four output features at a time). Inlined into each exported (multi-versioned) kernel.
+#define DEFINE_FEW_ROWS(NAME, WTYPE, DOT, DOTCOLS, SCALE)                                          \
     static inline __attribute__((always_inline)) void NAME(                                        \
         const float *x, size_t rows, size_t k, const WTYPE *w, const float *scales, const float *bias, \
         float *y, size_t ldy, size_t n0, size_t n1) {                                              \
         (void)scales;                                                                              \
+        if (rows == 1) {                                                                           \
+            size_t first = n0;                                                                     \
+            for (; first + 4 <= n1; first += 4) {                                                  \
+                float out4[4];                                                                     \
+                DOTCOLS(x, k, w + first * k, out4);                                                \
+                for (size_t n = first; n < first + 4; n++)                                         \
+                    y[n] = out4[n - first] * (SCALE) + (bias ? bias[n] : 0.0f);                    \
+            }                                                                                      \
+            n0 = first;                                                                            \
+        }                                                                                          \
         for (size_t n = n0; n < n1; n++) {                                                         \
             const WTYPE *wn = w + n * k;                                                           \
             float b = bias ? bias[n] : 0.0f, s = SCALE;                                            \

@@ -215,7 +215,8 @@ BK_CLONES void bk_attention_row(const float *q, const float *k, const float *v, 
 
 #define WIDEN_F32(v) (v)
 DEFINE_DOT_ROWS(dot_rows, float, WIDEN_F32)
-DEFINE_FEW_ROWS(few_rows_f32, float, dot_rows, 1.0f)
+DEFINE_DOT_COLS(dot_cols, float, WIDEN_F32)
+DEFINE_FEW_ROWS(few_rows_f32, float, dot_rows, dot_cols, 1.0f)
 
 BK_CLONES void bk_linear_few_rows(const float *x, size_t rows, size_t k, const float *w, const float *bias,
                                   float *y, size_t ldy, size_t n0, size_t n1) {

@@ -81,8 +81,10 @@ BK_CLONES void bk_int8_rows_dequantize(const int8_t *q, const float *scales, siz
 #define WIDEN_INT8(v) ((float)(v))
 DEFINE_DOT_ROWS(dot_rows_bf16, uint16_t, WIDEN_BF16)
 DEFINE_DOT_ROWS(dot_rows_int8, int8_t, WIDEN_INT8)
-DEFINE_FEW_ROWS(few_rows_bf16, uint16_t, dot_rows_bf16, 1.0f)
-DEFINE_FEW_ROWS(few_rows_int8, int8_t, dot_rows_int8, scales[n])
+DEFINE_DOT_COLS(dot_cols_bf16, uint16_t, WIDEN_BF16)
+DEFINE_DOT_COLS(dot_cols_int8, int8_t, WIDEN_INT8)
+DEFINE_FEW_ROWS(few_rows_bf16, uint16_t, dot_rows_bf16, dot_cols_bf16, 1.0f)
+DEFINE_FEW_ROWS(few_rows_int8, int8_t, dot_rows_int8, dot_cols_int8, scales[n])
 
 BK_CLONES void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const uint16_t *w, const float *bias,
                                        float *y, size_t ldy, size_t n0, size_t n1) {

@@ -31,7 +31,8 @@ public enum BLAS {
     }
 
     /// This package runs BLAS single-threaded and splits work over the cores itself
-    /// (`Parallel`): one pool of threads, no BLAS worker threads spinning against ours.
+    /// (`Parallel`, with each model's `ComputeSettings`): no BLAS worker threads spinning
+    /// against ours, and no process-wide BLAS thread count for one model to change under another.
     /// Called before BLAS work; cheap after the first call.
     public static func ensureSingleThreaded() {
         _ = singleThreaded
@@ -42,16 +43,8 @@ public enum BLAS {
         return true
     }()
 
-    /// Runs `body` with BLAS using `threads` threads, then back to one.
-    public static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
-        ensureSingleThreaded()
-        if threads > 1 { setThreads(threads) }
-        defer { if threads > 1 { setThreads(1) } }
-        return try body()
-    }
-
     /// Sets the number of threads the BLAS library uses (no-op where unsupported).
-    public static func setThreads(_ n: Int) {
+    static func setThreads(_ n: Int) {
         #if !canImport(Accelerate)
         openblas_set_num_threads(Int32(n))
         #endif

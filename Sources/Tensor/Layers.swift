@@ -52,20 +52,10 @@ public struct Linear: Sendable {
     private func applyF32(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let n = outFeatures, k = inFeatures
         let biasPointer = bias?.pointer
-        if rows == 1 {
-            // [1, K] x [K, N]: a matrix-vector product, memory-bound. OpenBLAS's own threads
-            // reach the machine's bandwidth here (its workers spin between the many short calls of
-            // a decode step), so this is the one call made with BLAS threads.
-            if let biasPointer { y.update(from: biasPointer, count: n) }
-            BLAS.withThreads(Parallel.threads) {
-                BLAS.sgemv(m: n, n: k, a: w, lda: k, x: x, beta: biasPointer == nil ? 0 : 1, y: y)
-            }
-            return
-        }
         if rows <= Linear.fewRowsLimit {
-            // [rows, K] x [N, K]^T with rows small: memory-bound, so read each weight row once
-            // for all rows, output features split over the cores.
-            Parallel.forEachChunk(n, minChunk: 512) { part in
+            // [rows, K] x [N, K]^T with rows small (one for a decode step): memory-bound, so read
+            // each weight row once for all rows, output features split over the pool.
+            Parallel.forEachChunk(n, minChunk: 128) { part in
                 bk_linear_few_rows(x, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
             }
             return

@@ -68,16 +68,16 @@ extension Linear {
         if let b = bias?.pointer { fillRows(y, with: b, rows: rows, cols: n) }
         let beta: Float = bias == nil ? 0 : 1
         BLAS.ensureSingleThreaded()
+        // Whole blocks of 64 weight rows per part, so every block (and so every output) is the
+        // same BLAS call whatever the thread count.
         let block = 64
-        Parallel.forEachChunk(n, minChunk: 128) { part in
-            let scratch = Tensor(uninitializedShape: [min(block, part.count), k])  // [block, K] fp32
-            var r0 = part.lowerBound
-            while r0 < part.upperBound {
-                let r1 = min(r0 + block, part.upperBound)
+        Parallel.forEachChunk((n + block - 1) / block, minChunk: 2) { blocks in
+            let scratch = Tensor(uninitializedShape: [block, k])  // [block, K] fp32
+            for b in blocks {
+                let r0 = b * block, r1 = min(r0 + block, n)
                 matrix.widenRows(r0, r1, into: scratch.mutablePointer)
                 BLAS.sgemm(transB: true, m: rows, n: r1 - r0, k: k, a: x, lda: k, b: scratch.pointer, ldb: k,
                            beta: beta, c: y + r0, ldc: n)
-                r0 = r1
             }
         }
     }

@@ -62,7 +62,7 @@ struct BenchCommand: ParsableCommand {
         let wanted = Set(only.split(separator: ",").map(String.init))
         var timer = BenchTimer(repeats: repeats)
         timer.result["task"] = task.rawValue
-        timer.result["threads"] = Parallel.threads
+        timer.result["threads"] = threadsOption.compute.threads
         timer.result["cpu"] = cpuDescription()
         timer.result["kernels"] = Parallel.kernelPath
         timer.result["precision"] = precision.rawValue
@@ -70,7 +70,7 @@ struct BenchCommand: ParsableCommand {
         let t0 = Date()
         switch task {
         case .caption:
-            let model = try BlipForConditionalGeneration(directory: directory, precision: precision)
+            let model = try BlipForConditionalGeneration(directory: directory, precision: precision, compute: threadsOption.compute)
             timer.result["load_s"] = Date().timeIntervalSince(t0)
             try benchCaption(model, wanted: wanted, timer: &timer)
         case .vqa:

@@ -90,7 +90,7 @@ struct CaptionCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let captioner = try BlipCaptioner(modelDirectory: modelOption.url, precision: modelOption.precision)
+            let captioner = try BlipCaptioner(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
             let options = options(defaults: captioner.defaultGeneration)
             if !options.generation.doSample {
                 let ignored = [("--top-k", topK != nil), ("--top-p", topP != nil), ("--temperature", temperature != nil),

@@ -38,7 +38,7 @@ struct DumpCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if !questions.isEmpty { return try runVQA() }
-            let captioner = try BlipCaptioner(modelDirectory: modelOption.url, precision: modelOption.precision)
+            let captioner = try BlipCaptioner(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
             let rgb = try images.map { try imageOptions.load($0) }
             let pixels = captioner.pixelValues(rgb)
             let embeds = captioner.model.imageEmbeddings(pixels)

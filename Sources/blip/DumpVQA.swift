@@ -7,7 +7,7 @@ extension DumpCommand {
     /// `blip dump --question …`: the visual question answering tensors (see `--question`).
     func runVQA() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
-        let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel), precision: modelOption.precision)
+        let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel), precision: modelOption.precision, compute: modelOption.compute)
         let model = answerer.model
         let rgb = try images.map { try imageOptions.load($0) }
         let pixels = Tensor.concat(rgb.map { answerer.pixelValues($0) }, dim: 0)  // I x [1, 3, H, W] -> [I, 3, H, W]

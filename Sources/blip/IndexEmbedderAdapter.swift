@@ -30,8 +30,9 @@ struct BlipIndexModel: ImageTextRetrievalModel {
 }
 
 /// The model behind `blip index`: a BLIP image-text retrieval checkpoint (e.g. Salesforce/blip-itm-base-coco).
-func makeIndexModel(modelDirectory: URL, itmMode: IndexITMMode, precision: Precision = .fp32) throws -> any ImageTextRetrievalModel {
+func makeIndexModel(modelDirectory: URL, itmMode: IndexITMMode, precision: Precision = .fp32,
+                    compute: ComputeSettings = .automatic) throws -> any ImageTextRetrievalModel {
     let mode: ITMInputMode = itmMode == .official ? .official : .transformers
-    return BlipIndexModel(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision), mode: mode,
+    return BlipIndexModel(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision, compute: compute), mode: mode,
                           fingerprint: try ModelFingerprint.of(directory: modelDirectory))
 }

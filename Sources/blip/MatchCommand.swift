@@ -42,7 +42,7 @@ struct MatchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), precision: modelOption.precision)
+            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), precision: modelOption.precision, compute: modelOption.compute)
             let rgb = try imageOptions.load(image)
             let mode: ITMInputMode = official ? .official : .transformers
             let matches = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)

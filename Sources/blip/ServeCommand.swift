@@ -32,6 +32,17 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("itm-precision"), help: "Precision of the image-text matching model (default: --precision).")
     var itmPrecision: Precision?
 
+    @Option(name: .customLong("caption-threads"), parsing: .unconditional,
+            help: "Threads of the captioning model, its own (default: the pool of --threads, shared by the models).")
+    var captionThreads: Int?
+
+    @Option(name: .customLong("vqa-threads"), parsing: .unconditional, help: "Threads of the VQA model, its own (default: the shared pool).")
+    var vqaThreads: Int?
+
+    @Option(name: .customLong("itm-threads"), parsing: .unconditional,
+            help: "Threads of the image-text matching model, its own (default: the shared pool).")
+    var itmThreads: Int?
+
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
@@ -99,6 +110,9 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical, got \(logLevel)")
         }
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        for (flag, value) in [("--caption-threads", captionThreads), ("--vqa-threads", vqaThreads), ("--itm-threads", itmThreads)] {
+            try checkOption(flag, value, 1...Parallel.maxThreads)
+        }
     }
 
     func run() throws {
@@ -128,15 +142,22 @@ struct ServeCommand: ParsableCommand {
             // An existing directory wins; otherwise a hub id (cache, then download).
             // `/info` shows each model as given (hub id or path).
             func url(_ model: String) throws -> URL { try ModelResolver.resolve(model) }
+            // One pool for the models without threads of their own (they take turns on it), an
+            // own pool for each model given --TASK-threads.
+            let shared = threadsOption.compute
+            func compute(_ own: Int?) -> ComputeSettings { own.map { ComputeSettings(threads: $0) } ?? shared }
             let services = BlipServices(
                 caption: try captionModel.map {
-                    try ServiceFactory.caption(modelDirectory: try url($0), source: $0, precision: captionPrecision ?? precision)
+                    try ServiceFactory.caption(modelDirectory: try url($0), source: $0, precision: captionPrecision ?? precision,
+                                               compute: compute(captionThreads))
                 },
                 questionAnswering: try vqaModel.map {
-                    try ServiceFactory.questionAnswering(modelDirectory: try url($0), source: $0, precision: vqaPrecision ?? precision)
+                    try ServiceFactory.questionAnswering(modelDirectory: try url($0), source: $0, precision: vqaPrecision ?? precision,
+                                                          compute: compute(vqaThreads))
                 },
                 match: try itmModel.map {
-                    try ServiceFactory.match(modelDirectory: try url($0), source: $0, precision: itmPrecision ?? precision)
+                    try ServiceFactory.match(modelDirectory: try url($0), source: $0, precision: itmPrecision ?? precision,
+                                             compute: compute(itmThreads))
                 })
             let http = HTTPSettings(corsOrigins: corsOrigins, accessLog: !noAccessLog,
                                     logLevel: Logger.Level(rawValue: logLevel) ?? .info)

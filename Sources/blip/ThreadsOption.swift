@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import Tensor
 
-/// `--threads N` of every command that runs a model. Applied in `validate()`, before the command
-/// touches a model, so it sizes the thread pool (which starts at the first model work).
+/// `--threads N` of every command that runs a model: the `ComputeSettings` the command gives the
+/// models it loads (nothing process-wide is changed).
 struct ThreadsOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Threads for model work.",
@@ -15,12 +15,19 @@ struct ThreadsOption: ParsableArguments {
         if let threads, !(1...Parallel.maxThreads).contains(threads) {
             throw ValidationError("--threads must be between 1 and \(Parallel.maxThreads), got \(threads)")
         }
-        let environment: Int?
         do {
-            environment = try Parallel.threadCountFromEnvironment()
+            _ = try Parallel.threadCountFromEnvironment()
         } catch {
             throw ValidationError(error.localizedDescription)
         }
-        if let n = threads ?? environment { Parallel.configure(threads: n) }
     }
+
+    /// `--threads` as compute settings, else the shared default pool (`BLIP_NUM_THREADS` or the
+    /// CPUs this process may use).
+    var compute: ComputeSettings { .threads(threads) }
+}
+
+extension ModelOption {
+    /// The compute settings of `--threads`.
+    var compute: ComputeSettings { threadsOption.compute }
 }

@@ -66,7 +66,7 @@ struct VQACommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel), precision: modelOption.precision)
+            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel), precision: modelOption.precision, compute: modelOption.compute)
             let candidates = try answers.map(Self.loadCandidates)
             let (images, questions) = imagesAndQuestions
             let output = ResultPrinter(json: json, prefixWithImage: images.count > 1)

@@ -39,18 +39,24 @@ final class TinyModelTests: XCTestCase {
         }
     }
 
-    /// `/info` names each model's precision; a bf16 captioner still answers.
+    /// `/info` names each model's precision and threads; a bf16 captioner still answers.
     func testInfoShowsEachModelsPrecision() async throws {
-        let caption = try CaptionerService(modelDirectory: Self.fixtures.appendingPathComponent("tiny"), precision: .bf16)
-        let match = try ImageTextMatcherService(modelDirectory: Self.fixtures.appendingPathComponent("tiny-itm"))
+        let caption = try CaptionerService(modelDirectory: Self.fixtures.appendingPathComponent("tiny"), precision: .bf16,
+                                           compute: ComputeSettings(threads: 3))
+        let match = try ImageTextMatcherService(modelDirectory: Self.fixtures.appendingPathComponent("tiny-itm"),
+                                                compute: ComputeSettings(threads: 1))
         XCTAssertEqual(caption.description.precision, "bf16")
         XCTAssertEqual(match.description.precision, "fp32")
+        XCTAssertEqual(caption.description.threads, 3)
+        XCTAssertEqual(match.description.threads, 1)
         let server = BlipServer(services: BlipServices(caption: caption, match: match))
         try await withClient(server) { client in
             try await client.execute(uri: "/info", method: .get) { r in
                 let text = String(buffer: r.body)
                 XCTAssertTrue(text.contains("\"precision\":\"bf16\""), text)
                 XCTAssertTrue(text.contains("\"precision\":\"fp32\""), text)
+                XCTAssertTrue(text.contains("\"threads\":3"), text)
+                XCTAssertTrue(text.contains("\"threads\":1"), text)
             }
             try await client.execute(uri: "/api/v1/inference/blip", method: .post, headers: jsonHeaders,
                                      body: body(["image": Fixture.astronaut.base64EncodedString(), "max_new_tokens": 5])) { r in

@@ -95,6 +95,16 @@ final class ReducedPrecisionTests: XCTestCase {
             check(precision: .int8, rows: 16, k: 32, n: 8, kernels: kernels, bound: 2e-2)
         }
     }
+    /// One row (a decode step): the GEMV body that reads four weight rows at once, with output
+    /// counts and widths that leave remainders.
+    func testOneRowGEMV() {
+        check(precision: .bf16, rows: 1, k: 96, n: 42, kernels: .automatic, bound: 6e-3)
+        check(precision: .int8, rows: 1, k: 97, n: 43, kernels: .automatic, bound: 2e-2)
+        let x = random(97, seed: 5), w = random(43 * 97, seed: 6, scale: 0.05), b = random(43, seed: 7)
+        let y = Linear(weight: Tensor(w, shape: [43, 97]), bias: Tensor(b, shape: [43]))(Tensor(x, shape: [1, 97])).scalars
+        XCTAssertLessThan(relativeError(y, reference(x, w, b, rows: 1, k: 97, n: 43)), 1e-6)
+    }
+
     func testOddWidthFallsBackToPortable() {
         check(precision: .bf16, rows: 20, k: 33, n: 17, kernels: .native, bound: 6e-3)
         check(precision: .int8, rows: 20, k: 34, n: 17, kernels: .native, bound: 2e-2)

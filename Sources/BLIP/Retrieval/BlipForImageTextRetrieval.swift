@@ -50,6 +50,8 @@ public struct BlipForImageTextRetrieval: Sendable {
     public let config: BlipConfig
     /// The precision its Linear weights were loaded in.
     public let precision: Precision
+    /// The threads its calls run on (its own, not the process's: see `ComputeSettings`).
+    public let compute: ComputeSettings
     public let visionModel: BlipVisionModel
     public let textEncoder: BlipTextModel
     /// vision hidden -> image_text_hidden_size
@@ -60,9 +62,11 @@ public struct BlipForImageTextRetrieval: Sendable {
     public let itmHead: Linear
 
     /// Loads the weights strictly: every tensor must be present, every tensor in the store used.
-    public init(config: BlipConfig, weights: WeightStore, precision: Precision = .fp32) throws {
+    public init(config: BlipConfig, weights: WeightStore, precision: Precision = .fp32,
+                compute: ComputeSettings = .automatic) throws {
         let loader = WeightLoader(store: weights, precision: precision)
         self.precision = precision
+        self.compute = compute
         guard config.textConfig.encoderHiddenSize == config.visionConfig.hiddenSize else {
             throw BlipModelError.unsupportedModel(
                 "text encoder_hidden_size \(config.textConfig.encoderHiddenSize) differs from vision hidden_size \(config.visionConfig.hiddenSize)")
@@ -85,13 +89,14 @@ public struct BlipForImageTextRetrieval: Sendable {
     }
 
     /// Loads `config.json` and the safetensors weights of a model directory.
-    public init(directory: URL, precision: Precision = .fp32) throws {
+    public init(directory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
         let config = try BlipConfig.load(directory: directory)
         if let arch = config.architectures?.first, arch != "BlipForImageTextRetrieval" {
             throw BlipModelError.unsupportedModel(
                 "\(directory.path) holds a \(arch), not an image-text matching model (BlipForImageTextRetrieval, e.g. Salesforce/blip-itm-base-coco)")
         }
-        try self.init(config: config, weights: try openCheckpoint(directory: directory), precision: precision)
+        try self.init(config: config, weights: try openCheckpoint(directory: directory), precision: precision,
+                      compute: compute)
     }
 
     public var embeddingSize: Int { config.imageTextHiddenSize }
@@ -100,21 +105,25 @@ public struct BlipForImageTextRetrieval: Sendable {
 
     /// pixel values [B, 3, H, W] -> image embeddings [B, N, C] (vision last_hidden_state, which
     /// transformers feeds to both heads).
-    public func imageEmbeddings(_ pixelValues: Tensor) -> Tensor { visionModel(pixelValues) }
+    public func imageEmbeddings(_ pixelValues: Tensor) -> Tensor { compute.run { visionModel(pixelValues) } }
 
     /// Unit ITC vectors [B, D] of image embeddings [B, N, C]: normalize(vision_proj(class token)).
     public func imageFeatures(imageEmbeddings embeds: Tensor) -> Tensor {
-        l2Normalized(visionProj(firstToken(embeds)))
+        return compute.run {
+            l2Normalized(visionProj(firstToken(embeds)))
+        }
     }
 
     /// The vision encoder plus the ITC projection, per image.
     public func encodeImages(_ pixelValues: Tensor) -> [BlipImageEncoding] {
-        let embeds = imageEmbeddings(pixelValues)
-        let feats = imageFeatures(imageEmbeddings: embeds)
-        let d = feats.shape[1]
-        let f = feats.scalars
-        return (0..<embeds.shape[0]).map { i in
-            BlipImageEncoding(validStates: embeds[i].contiguous(), embedding: Array(f[(i * d)..<((i + 1) * d)]))
+        return compute.run {
+            let embeds = imageEmbeddings(pixelValues)
+            let feats = imageFeatures(imageEmbeddings: embeds)
+            let d = feats.shape[1]
+            let f = feats.scalars
+            return (0..<embeds.shape[0]).map { i in
+                BlipImageEncoding(validStates: embeds[i].contiguous(), embedding: Array(f[(i * d)..<((i + 1) * d)]))
+            }
         }
     }
 
@@ -122,13 +131,17 @@ public struct BlipForImageTextRetrieval: Sendable {
 
     /// Unimodal text encoder states [B, T, C] (no image), as the ITC branch runs it.
     public func textStates(inputIds: [[Int]], attentionMask: [[Int]]? = nil) throws -> Tensor {
-        try validate(inputIds, attentionMask)
-        return textEncoder.encode(inputIds, attentionMask: attentionMask, cross: nil)
+        return try compute.run {
+            try validate(inputIds, attentionMask)
+            return textEncoder.encode(inputIds, attentionMask: attentionMask, cross: nil)
+        }
     }
 
     /// Unit ITC vectors [B, D]: normalize(text_proj(text_encoder(ids, mask)[:, 0])).
     public func textFeatures(inputIds: [[Int]], attentionMask: [[Int]]? = nil) throws -> Tensor {
-        l2Normalized(textProj(firstToken(try textStates(inputIds: inputIds, attentionMask: attentionMask))))
+        return try compute.run {
+            l2Normalized(textProj(firstToken(try textStates(inputIds: inputIds, attentionMask: attentionMask))))
+        }
     }
 
     // MARK: - Image-text matching
@@ -149,44 +162,50 @@ public struct BlipForImageTextRetrieval: Sendable {
     /// cross-attention keys/values are computed once), or B == 1 (the one text with every image;
     /// the result has I rows).
     public func itmStates(imageEmbeddings embeds: Tensor, inputIds: [[Int]], attentionMask: [[Int]]? = nil) throws -> Tensor {
-        try validate(inputIds, attentionMask)
-        guard embeds.rank == 3, embeds.shape[2] == config.textConfig.encoderHiddenSize else {
-            throw BlipModelError.invalidInput(
-                "image embeddings must be [images, tokens, \(config.textConfig.encoderHiddenSize)], got \(embeds.shape)")
+        return try compute.run {
+            try validate(inputIds, attentionMask)
+            guard embeds.rank == 3, embeds.shape[2] == config.textConfig.encoderHiddenSize else {
+                throw BlipModelError.invalidInput(
+                    "image embeddings must be [images, tokens, \(config.textConfig.encoderHiddenSize)], got \(embeds.shape)")
+            }
+            let images = embeds.shape[0]
+            var ids = inputIds, mask = attentionMask
+            if ids.count == 1 && images > 1 {
+                ids = Array(repeating: ids[0], count: images)
+                mask = mask.map { Array(repeating: $0[0], count: images) }
+            }
+            guard images == ids.count || images == 1 else {
+                throw BlipModelError.invalidInput("cannot pair \(images) images with \(ids.count) texts (use equal counts, one image or one text)")
+            }
+            let cross = textEncoder.crossAttentionKeysValues(embeds.contiguous())
+            return textEncoder.encode(ids, attentionMask: mask, cross: cross)
         }
-        let images = embeds.shape[0]
-        var ids = inputIds, mask = attentionMask
-        if ids.count == 1 && images > 1 {
-            ids = Array(repeating: ids[0], count: images)
-            mask = mask.map { Array(repeating: $0[0], count: images) }
-        }
-        guard images == ids.count || images == 1 else {
-            throw BlipModelError.invalidInput("cannot pair \(images) images with \(ids.count) texts (use equal counts, one image or one text)")
-        }
-        let cross = textEncoder.crossAttentionKeysValues(embeds.contiguous())
-        return textEncoder.encode(ids, attentionMask: mask, cross: cross)
     }
 
     /// ITM logits [B, 2] (no match, match) = itm_head(itmStates[:, 0]); see `itmStates` for how
     /// images and texts pair. `ids` are used as given: pass `itmInputIds(_:mode:)` for [ENC].
     public func itmLogits(imageEmbeddings embeds: Tensor, inputIds: [[Int]], attentionMask: [[Int]]? = nil) throws -> Tensor {
-        itmHead(firstToken(try itmStates(imageEmbeddings: embeds, inputIds: inputIds, attentionMask: attentionMask)))
+        return try compute.run {
+            itmHead(firstToken(try itmStates(imageEmbeddings: embeds, inputIds: inputIds, attentionMask: attentionMask)))
+        }
     }
 
     /// ITM logits for stored encodings: every text with one image, or one text with every image.
     public func itmLogits(_ images: [BlipImageEncoding], inputIds: [[Int]], attentionMask: [[Int]]? = nil) throws -> Tensor {
-        guard let first = images.first else { throw BlipModelError.invalidInput("no images") }
-        let n = first.states.shape[0], c = first.states.shape[1]
-        guard images.allSatisfy({ $0.states.shape == first.states.shape }) else {
-            throw BlipModelError.invalidInput("image encodings of different shapes cannot be batched")
+        return try compute.run {
+            guard let first = images.first else { throw BlipModelError.invalidInput("no images") }
+            let n = first.states.shape[0], c = first.states.shape[1]
+            guard images.allSatisfy({ $0.states.shape == first.states.shape }) else {
+                throw BlipModelError.invalidInput("image encodings of different shapes cannot be batched")
+            }
+            let embeds: Tensor
+            if images.count == 1 {
+                embeds = first.states.reshaped([1, n, c])
+            } else {
+                embeds = Tensor.concat(images.map { $0.states.reshaped([1, n, c]) }, dim: 0)
+            }
+            return try itmLogits(imageEmbeddings: embeds, inputIds: inputIds, attentionMask: attentionMask)
         }
-        let embeds: Tensor
-        if images.count == 1 {
-            embeds = first.states.reshaped([1, n, c])
-        } else {
-            embeds = Tensor.concat(images.map { $0.states.reshaped([1, n, c]) }, dim: 0)
-        }
-        return try itmLogits(imageEmbeddings: embeds, inputIds: inputIds, attentionMask: attentionMask)
     }
 
     /// softmax(logits)[1] for each row of ITM logits [B, 2].

@@ -65,8 +65,8 @@ public struct BlipQuestionAnswerer: Sendable {
     /// `preprocessor_config.json` / `generation_config.json` when present.
     /// `precision` chooses how Linear weights are kept: `.fp32` (exact, the default), `.bf16` or
     /// `.int8` (faster and smaller; see the README's "Precision").
-    public init(modelDirectory: URL, precision: Precision = .fp32) throws {
-        model = try BlipForQuestionAnswering(directory: modelDirectory, precision: precision)
+    public init(modelDirectory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
+        model = try BlipForQuestionAnswering(directory: modelDirectory, precision: precision, compute: compute)
         tokenizer = try BertTokenizer(directory: modelDirectory)
         imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
         try checkModelFiles(modelDirectory, config: model.config, tokenizer: tokenizer, imageProcessor: imageProcessor)

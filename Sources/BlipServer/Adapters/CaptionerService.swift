@@ -8,14 +8,16 @@ public struct CaptionerService: CaptionService {
 
     public init(captioner: BlipCaptioner, source: String) {
         self.captioner = captioner
-        self.description = ModelDescription(source: source, task: "caption", precision: captioner.model.precision.rawValue)
+        self.description = ModelDescription(source: source, task: "caption", precision: captioner.model.precision.rawValue,
+                                            threads: captioner.model.compute.threads)
     }
 
     /// Loads the captioning model in `modelDirectory`.
     /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
     /// e.g. the hub id the directory was resolved from.
-    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
-        self.init(captioner: try BlipCaptioner(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
+    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32,
+                compute: ComputeSettings = .automatic) throws {
+        self.init(captioner: try BlipCaptioner(modelDirectory: modelDirectory, precision: precision, compute: compute), source: source ?? modelDirectory.path)
     }
 
     public var defaultGeneration: GenerationOptions { captioner.defaultGeneration }

@@ -10,14 +10,16 @@ public struct ImageTextMatcherService: MatchService {
 
     public init(matcher: BlipImageTextMatcher, source: String) {
         self.matcher = matcher
-        self.description = ModelDescription(source: source, task: "itm", precision: matcher.model.precision.rawValue)
+        self.description = ModelDescription(source: source, task: "itm", precision: matcher.model.precision.rawValue,
+                                            threads: matcher.model.compute.threads)
     }
 
     /// Loads the image-text matching model in `modelDirectory`.
     /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
     /// e.g. the hub id the directory was resolved from.
-    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
-        self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
+    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32,
+                compute: ComputeSettings = .automatic) throws {
+        self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision, compute: compute), source: source ?? modelDirectory.path)
     }
 
     public func scores(for jobs: [MatchJob]) throws -> [[MatchScore]] {

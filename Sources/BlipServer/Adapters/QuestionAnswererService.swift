@@ -10,14 +10,16 @@ public struct QuestionAnswererService: QuestionAnsweringService {
 
     public init(answerer: BlipQuestionAnswerer, source: String) {
         self.answerer = answerer
-        self.description = ModelDescription(source: source, task: "vqa", precision: answerer.model.precision.rawValue)
+        self.description = ModelDescription(source: source, task: "vqa", precision: answerer.model.precision.rawValue,
+                                            threads: answerer.model.compute.threads)
     }
 
     /// Loads the question-answering model in `modelDirectory`.
     /// Loads the model in `modelDirectory`; `source` (default: the directory) is what `/info` shows,
     /// e.g. the hub id the directory was resolved from.
-    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32) throws {
-        self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory, precision: precision), source: source ?? modelDirectory.path)
+    public init(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32,
+                compute: ComputeSettings = .automatic) throws {
+        self.init(answerer: try BlipQuestionAnswerer(modelDirectory: modelDirectory, precision: precision, compute: compute), source: source ?? modelDirectory.path)
     }
 
     public var defaultGeneration: GenerationOptions { answerer.defaultGeneration }

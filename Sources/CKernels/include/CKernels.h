@@ -54,13 +54,31 @@ void bk_linear_few_rows(const float *x, size_t rows, size_t k, const float *w, c
 /// A task of a parallel region: part `part` of `parts`.
 typedef void (*bk_task_fn)(void *ctx, size_t part, size_t parts);
 
-/// Runs fn(ctx, p, parts) for p < parts (capped at the pool size): part 0 on the calling thread,
-/// the others on persistent workers; returns when all are done. Nested calls, or calls while
-/// another thread holds the pool, run the parts serially on the caller.
-void bk_pool_run(bk_task_fn fn, void *ctx, size_t parts);
+/// A fork-join thread pool: `threads` threads per region (the caller and threads-1 persistent
+/// workers, started at the first region). Each model's compute settings own one (pool.c).
+typedef struct bk_pool bk_pool;
 
-/// Threads a parallel region can use (workers + the caller).
-size_t bk_pool_size(void);
+/// A pool of `threads` threads (clamped to 1...64); NULL when out of memory.
+bk_pool *bk_pool_create(size_t threads);
+
+/// Stops and joins the pool's workers and frees it. No region may be running on it.
+void bk_pool_destroy(bk_pool *pool);
+
+/// Threads a parallel region of `pool` uses (workers + the caller).
+size_t bk_pool_threads(const bk_pool *pool);
+
+/// Runs fn(ctx, p, parts) for p < parts (capped at the pool's threads): part 0 on the calling
+/// thread, the others on the pool's workers; returns when all are done. Nested calls, or calls
+/// while another thread is running a region on the same pool, run the parts serially on the
+/// caller.
+void bk_pool_run(bk_pool *pool, bk_task_fn fn, void *ctx, size_t parts);
+
+/// The pool the calling thread's parallel regions use (set by bk_pool_swap_current; NULL when
+/// none was set).
+bk_pool *bk_pool_current(void);
+
+/// Makes `pool` the calling thread's current pool and returns the previous one.
+bk_pool *bk_pool_swap_current(bk_pool *pool);
 
 /// The clone of the multi-versioned kernels this CPU runs: "avx512f", "avx2", "default"
 /// (x86-64 Linux), or "portable" where the kernels are not multi-versioned.
@@ -68,10 +86,6 @@ const char *bk_kernel_path(void);
 
 /// CPUs this process may run on (sched_getaffinity on Linux; online CPUs elsewhere).
 size_t bk_affinity_cpus(void);
-
-/// Sets the pool's size (threads including the caller) before its first use; 0 means
-/// bk_affinity_cpus(). Returns 0, or -1 when the pool has already started.
-int bk_pool_configure(size_t size);
 
 // MARK: - Reduced precision (lowp.c)
 // Weights in PyTorch's Linear layout [N, K]: bf16 bit patterns, or int8 with one fp32 scale per
