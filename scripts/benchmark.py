@@ -10,7 +10,11 @@ with the reference scripts in /tmp/swift-blip-bench/TASK-base. Each engine runs 
 from a release build. Measured, median of `repeats` after one warm-up, all with vision included
 except the first row:
   caption  vision encoder alone (one 384x384 image); greedy caption with exactly 20 new tokens;
-           beam search (3 beams) with exactly 20 new tokens
+           beam search (3 beams) with exactly 20 new tokens; decode time per token (greedy-20 minus
+           vision, over 20); caption throughput over 32 photos (JPEG crops of scikit-image's
+           photographs, decoded and preprocessed by each engine: PIL + BlipProcessor for PyTorch,
+           `blip bench --only throughput`, the `blip caption --batch-size N` pipeline, for ours)
+           at batch sizes 1, 8, 16 and 32, greedy with exactly 20 new tokens, and the best of them
   vqa      one question, greedy answer with exactly 10 new tokens
   itm      ITM probability and ITC cosine of one image and one text; ITM of one image against
            16 texts (transformers' API takes one image per text, so PyTorch encodes it 16 times;
@@ -39,7 +43,34 @@ QUESTION = "what is the man holding in his hand?"  # same strings as `blip bench
 TEXT = "a man in a space suit holding a flag"
 
 
-def torch_worker(model_dir, task, repeats, threads, only, dtype="fp32"):
+def torch_throughput(model, model_dir, images, batch_sizes, dtype):
+    """Images/s captioning the photos in `images` at each batch size: PIL decode, BlipProcessor,
+    generate (greedy, exactly 20 new tokens), as a PyTorch user would batch them."""
+    import torch
+    import transformers
+    from PIL import Image
+
+    processor = transformers.BlipProcessor.from_pretrained(model_dir)
+    files = sorted(os.path.join(images, f) for f in os.listdir(images) if f.endswith(".jpg"))
+
+    def run(paths, n):
+        for i in range(0, len(paths), n):
+            photos = [Image.open(p).convert("RGB") for p in paths[i:i + n]]
+            pixels = processor(images=photos, return_tensors="pt").pixel_values
+            if dtype == "bf16":
+                pixels = pixels.to(torch.bfloat16)
+            model.generate(pixel_values=pixels, max_new_tokens=20, min_new_tokens=20)
+
+    run(files[:1], 1)  # warm-up
+    rates = {}
+    for n in batch_sizes:
+        t = time.perf_counter()
+        run(files, n)
+        rates[str(n)] = len(files) / (time.perf_counter() - t)
+    return rates
+
+
+def torch_worker(model_dir, task, repeats, threads, only, dtype="fp32", images=None, batch_sizes=(1, 8, 16, 32)):
     import torch
     import transformers
 
@@ -71,6 +102,8 @@ def torch_worker(model_dir, task, repeats, threads, only, dtype="fp32"):
                 result["greedy20_s"] = median(lambda: model.generate(pixel_values=pixels, **kwargs))
             if "beam3" in only:
                 result["beam3_20_s"] = median(lambda: model.generate(pixel_values=pixels, num_beams=3, **kwargs))
+            if "throughput" in only and images:
+                result["throughput_images_per_s"] = torch_throughput(model, model_dir, images, batch_sizes, dtype)
         else:
             tok = transformers.AutoTokenizer.from_pretrained(model_dir)
         if task == "vqa" and "vqa" in only:
@@ -144,9 +177,12 @@ def run_json(cmd, env=None):
 
 TASKS = {
     # task: (default measurements, script that makes random full-size weights, rows)
-    "caption": ("vision,greedy,beam3", "reference.py",
+    "caption": ("vision,greedy,beam3,throughput", "reference.py",
                 [("vision encoder 384² (s)", "vision_s"), ("caption greedy 20 tok (s)", "greedy20_s"),
-                 ("caption beam-3 20 tok (s)", "beam3_20_s")]),
+                 ("caption beam-3 20 tok (s)", "beam3_20_s"), ("decode per token (ms)", "decode_ms_per_token"),
+                 ("caption img/s, batch 1", "throughput_1"), ("caption img/s, batch 8", "throughput_8"),
+                 ("caption img/s, batch 16", "throughput_16"), ("caption img/s, batch 32", "throughput_32"),
+                 ("caption img/s, best batch", "throughput_best"), ("  best batch size", "throughput_best_batch")]),
     "vqa": ("vqa", "reference_vqa.py", [("VQA greedy 10 tok (s)", "vqa10_s")]),
     "itm": ("itm,itc,itm16", "reference_retrieval.py",
             [("ITM 1 image x 1 text (s)", "itm_s"), ("ITC 1 image x 1 text (s)", "itc_s"),
@@ -154,15 +190,25 @@ TASKS = {
 }
 
 
-def index_throughput(blip, model, count=24):
-    """`blip index add` on `count` distinct JPEG photos (crops of scikit-image's photographs, made
-    once): decode, preprocess, vision encoder, ITC projection, SHA-256 and SQLite; images/s."""
-    import re
-    import tempfile
+def derive(res):
+    """Per-token decode time and throughput rows from an engine's raw results."""
+    if "greedy20_s" in res and "vision_s" in res:
+        res["decode_ms_per_token"] = (res["greedy20_s"] - res["vision_s"]) / 20 * 1000
+    rates = res.get("throughput_images_per_s") or {}
+    for n, r in rates.items():
+        res[f"throughput_{n}"] = r
+    if rates:
+        best = max(rates, key=rates.get)
+        res["throughput_best"], res["throughput_best_batch"] = rates[best], int(best)
+    return res
+
+
+def make_gallery(count):
+    """`count` distinct JPEG photos (crops of scikit-image's photographs), made once."""
     from PIL import Image
     import skimage
 
-    gallery = "/tmp/swift-blip-bench/gallery"
+    gallery = f"/tmp/swift-blip-bench/gallery{count}"
     if not os.path.isdir(gallery) or len(os.listdir(gallery)) < count:
         os.makedirs(gallery, exist_ok=True)
         data = os.path.join(os.path.dirname(skimage.__file__), "data")
@@ -174,6 +220,16 @@ def index_throughput(blip, model, count=24):
             w, h = photo.size
             d = 4 * (i // len(photos))
             photo.crop((d, d, w - d, h - d)).save(os.path.join(gallery, f"photo{i:03d}.jpg"), quality=90)
+    return gallery
+
+
+def index_throughput(blip, model, count=24):
+    """`blip index add` on `count` distinct JPEG photos (crops of scikit-image's photographs, made
+    once): decode, preprocess, vision encoder, ITC projection, SHA-256 and SQLite; images/s."""
+    import re
+    import tempfile
+
+    gallery = make_gallery(count)
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run([blip, "index", "add", "--model", model, "--index", os.path.join(tmp, "bench.sqlite"),
                               gallery], check=True, capture_output=True, text=True)
@@ -194,9 +250,12 @@ def main():
     ap.add_argument("--openvino-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--dtype", default="fp32", help=argparse.SUPPRESS)
     ap.add_argument("--no-openvino", action="store_true", help="skip OpenVINO (pip install openvino)")
+    ap.add_argument("--batch-sizes", default="1,8,16,32", help="caption throughput batch sizes")
+    ap.add_argument("--images", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.torch_worker:
-        torch_worker(args.model, args.task, args.repeats, args.threads, set(args.only.split(",")), args.dtype)
+        torch_worker(args.model, args.task, args.repeats, args.threads, set(args.only.split(",")), args.dtype,
+                     args.images, [int(n) for n in args.batch_sizes.split(",")])
         return
     if args.openvino_worker:
         openvino_worker(args.model, args.repeats, args.threads)
@@ -223,19 +282,26 @@ def main():
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "make-model",
                             "--config", "base", "--out", model], check=True, stdout=subprocess.DEVNULL)
         res = {}
+        extra = []
+        if task == "caption" and "throughput" in only:
+            extra = ["--images", make_gallery(32), "--batch-sizes", args.batch_sizes]
         for dtype in ("fp32", "bf16"):
             print(f"running PyTorch {dtype} ({task}) ...", file=sys.stderr)
             res[f"PyTorch {dtype}"] = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--model",
                                                 model, "--task", task, "--repeats", str(args.repeats), "--threads",
-                                                str(args.threads), "--only", only, "--dtype", dtype])
+                                                str(args.threads), "--only", only, "--dtype", dtype] + extra)
         for precision in ("fp32", "bf16", "int8"):
             print(f"running Swift BLIP {precision} ({task}) ...", file=sys.stderr)
             res[f"ours {precision}"] = run_json([blip, "bench", "--task", task, "--model", model, "--repeats",
                                                  str(args.repeats), "--threads", str(args.threads), "--only", only,
-                                                 "--precision", precision])
+                                                 "--precision", precision] + extra)
+        for engine in res.values():
+            derive(engine)
         results[task] = res
         for label, key in rows + [(f"peak RSS, {task} (MiB)", "peak_rss_bytes")]:
-            scale, fmt = (2**-20, "{:>14.0f}") if key == "peak_rss_bytes" else (1, "{:>14.3f}")
+            scale, fmt = ((2**-20, "{:>14.0f}") if key == "peak_rss_bytes" else (1, "{:>14.0f}")
+                          if key == "throughput_best_batch" else (1, "{:>14.1f}") if key == "decode_ms_per_token"
+                          else (1, "{:>14.3f}"))
             cells = [fmt.format(res[e][key] * scale) if key in res[e] else f"{'':>14}" for e in engines]
             print(f"{label:<30}" + "".join(cells), flush=True)
         if task == "caption" and not args.no_openvino:
@@ -257,10 +323,17 @@ def main():
                 for name, a, b in ratios:
                     if a and b:
                         print(f"  {name:<44}{a / b:>8.2f}")
+        if task == "caption":
             c = res
             for name, a, b in [
                 ("ours bf16 greedy-20 / PyTorch bf16", c["ours bf16"].get("greedy20_s"), c["PyTorch bf16"].get("greedy20_s")),
                 ("ours int8 greedy-20 / ours fp32", c["ours int8"].get("greedy20_s"), c["ours fp32"].get("greedy20_s")),
+                ("ours int8 decode per token / ours fp32", c["ours int8"].get("decode_ms_per_token"),
+                 c["ours fp32"].get("decode_ms_per_token")),
+                ("ours bf16 best throughput / PyTorch bf16 best", c["ours bf16"].get("throughput_best"),
+                 c["PyTorch bf16"].get("throughput_best")),
+                ("ours int8 best throughput / PyTorch bf16 best", c["ours int8"].get("throughput_best"),
+                 c["PyTorch bf16"].get("throughput_best")),
                 ("ours bf16 peak RSS / PyTorch fp32", c["ours bf16"].get("peak_rss_bytes"), c["PyTorch fp32"].get("peak_rss_bytes")),
             ]:
                 if a and b:

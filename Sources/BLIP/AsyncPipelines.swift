@@ -30,21 +30,22 @@ extension BlipCaptioner {
     }
 
     /// Captions `images` in batches of `batchSize` without blocking the caller's executor,
-    /// calling `progress(done, total)` after each batch. Cancelling the task stops the work.
+    /// calling `progress(done, total)` after each batch; the next batch is preprocessed while
+    /// the model works on this one. Cancelling the task stops the work.
     public func captions(for images: [RGBImage], options: CaptionOptions? = nil, batchSize: Int = 8,
                          progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> [[Caption]] {
         guard batchSize >= 1 else { throw BlipModelError.invalidInput("batch size must be at least 1, got \(batchSize)") }
-        var results: [[Caption]] = []
-        results.reserveCapacity(images.count)
-        var start = 0
-        while start < images.count {
-            try Task.checkCancellation()
-            let batch = Array(images[start..<min(start + batchSize, images.count)])
-            results += try await runCancellable { monitor in try self.captions(for: batch, options: options, monitor: monitor) }
-            start += batch.count
-            progress?(start, images.count)
+        try Task.checkCancellation()
+        return try await runCancellable { monitor in
+            var results: [[Caption]] = []
+            results.reserveCapacity(images.count)
+            try self.captionBatches(Array(images.indices), batchSize: min(batchSize, Self.maxBatchSize), options: options,
+                                    monitor: monitor, load: { images[$0] }) { batch in
+                for r in batch { results.append(try r.captions.get()) }
+                progress?(results.count, images.count)
+            }
+            return results
         }
-        return results
     }
 
     /// The caption of `image` as it grows, token by token: each element is the text so far

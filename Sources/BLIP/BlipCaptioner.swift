@@ -53,14 +53,18 @@ public struct BlipCaptioner: Sendable {
         defaultGeneration = try GenerationConfigFile.load(directory: modelDirectory)?.options ?? GenerationOptions()
     }
 
-    /// Pixel values [N, 3, H, W] for `images` (each resized to the configured size).
-    public func pixelValues(_ images: [RGBImage]) -> Tensor {
+    /// Pixel values [N, 3, H, W] for `images` (each resized to the configured size; throws when a
+    /// processor that keeps sizes gets images of different sizes).
+    public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
         let (w, h) = imageProcessor.outputSize(forWidth: images.first?.width ?? 1, height: images.first?.height ?? 1)
         var values = [Float]()
         values.reserveCapacity(images.count * 3 * w * h)
         for image in images {
             let v = imageProcessor.pixelValues(for: image)
-            precondition(v.count == 3 * w * h, "images must share one output size")
+            guard v.count == 3 * w * h else {
+                throw BlipModelError.invalidInput(
+                    "images of one batch must preprocess to one size (\(w)x\(h), got \(image.width)x\(image.height) unresized): caption them in separate batches")
+            }
             values += v
         }
         return Tensor(values, shape: [images.count, 3, h, w])
@@ -86,13 +90,25 @@ public struct BlipCaptioner: Sendable {
         guard images.count <= Self.maxBatchSize else {
             throw BlipModelError.invalidInput("\(images.count) images in one batch; at most \(Self.maxBatchSize)")
         }
+        return try captions(pixelValues: pixelValues(images), options: options, monitor: monitor)
+    }
+
+    /// Captions preprocessed images (`pixelValues(_:)` [N, 3, H, W]): `numReturnSequences`
+    /// captions per image.
+    public func captions(pixelValues: Tensor, options: CaptionOptions? = nil,
+                         monitor: GenerationMonitor? = nil) throws -> [[Caption]] {
         let options = options ?? defaultOptions
         let promptIds = options.prompt.map { tokenizer.encode($0) }
-        let rows = try model.generate(pixelValues: pixelValues(images), promptIds: promptIds, options: options.generation,
+        let count = pixelValues.shape.first ?? 0
+        guard count > 0 else { return [] }
+        guard count <= Self.maxBatchSize else {
+            throw BlipModelError.invalidInput("\(count) images in one batch; at most \(Self.maxBatchSize)")
+        }
+        let rows = try model.generate(pixelValues: pixelValues, promptIds: promptIds, options: options.generation,
                                       monitor: monitor)
-        let perImage = rows.count / images.count
+        let perImage = rows.count / count
         let strip = strippedPrompt(options)
-        return (0..<images.count).map { i in
+        return (0..<count).map { i in
             rows[(i * perImage)..<((i + 1) * perImage)].map { ids in
                 Caption(text: text(of: ids, strippingPrompt: strip), tokenIds: ids)
             }

@@ -28,10 +28,16 @@ struct BenchCommand: ParsableCommand {
     var precision: Precision = .fp32
 
     @Option(name: .long, help: """
-        Comma-separated measurements. caption: vision, greedy, beam3, parts; vqa: vqa; \
+        Comma-separated measurements. caption: vision, greedy, beam3, parts, throughput; vqa: vqa; \
         itm: itm, itc, itm16, parts.
         """)
     var only = "vision,greedy,beam3"
+
+    @Option(name: .long, help: "throughput: a folder of photos to caption (greedy, exactly 20 new tokens).")
+    var images: String?
+
+    @Option(name: .customLong("batch-sizes"), help: "throughput: comma-separated batch sizes.")
+    var batchSizes = "1,8,16,32"
 
     /// The question and texts both engines use (scripts/benchmark.py sends the same ones).
     static let question = "what is the man holding in his hand?"
@@ -49,6 +55,10 @@ struct BenchCommand: ParsableCommand {
 
     func validate() throws {
         if !(1...1000).contains(repeats) { throw ValidationError("--repeats must be between 1 and 1000, got \(repeats)") }
+        if only.split(separator: ",").contains("throughput") && images == nil {
+            throw ValidationError("--only throughput needs --images FOLDER")
+        }
+        _ = try parsedBatchSizes()
     }
 
     func run() throws {
@@ -70,9 +80,10 @@ struct BenchCommand: ParsableCommand {
         let t0 = Date()
         switch task {
         case .caption:
-            let model = try BlipForConditionalGeneration(directory: directory, precision: precision, compute: threadsOption.compute)
+            let captioner = try BlipCaptioner(modelDirectory: directory, precision: precision, compute: threadsOption.compute)
             timer.result["load_s"] = Date().timeIntervalSince(t0)
-            try benchCaption(model, wanted: wanted, timer: &timer)
+            try benchCaption(captioner.model, wanted: wanted, timer: &timer)
+            if wanted.contains("throughput") { try benchThroughput(captioner, timer: &timer) }
         case .vqa:
             let vqa = try BlipQuestionAnswerer(modelDirectory: directory, precision: precision)
             timer.result["load_s"] = Date().timeIntervalSince(t0)

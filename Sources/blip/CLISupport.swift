@@ -59,21 +59,22 @@ struct ModelOption: ParsableArguments {
 }
 
 /// Loads `paths` in batches of `batchSize` (handing each unreadable image to `onFailure`, by
-/// default a line on stderr, and going on) and hands each batch of decoded images to `body`;
-/// returns how many images failed to load.
+/// default a line on stderr, and going on) and hands each batch of decoded images to `body`
+/// (the next batch is decoded meanwhile); returns how many images failed to load.
 func forEachImageBatch(_ paths: [String], batchSize: Int, options: ImageInputOptions,
                        onFailure: (String, Error) throws -> Void = { _, error in printError("error: \(describe(error))") },
                        _ body: ([(path: String, image: RGBImage)]) throws -> Void) throws -> Int {
     var failures = 0
-    var start = 0
-    while start < paths.count {
-        let batch = paths[start..<min(start + max(1, batchSize), paths.count)]
-        start += batch.count
+    let size = max(1, batchSize)
+    let batches = stride(from: 0, to: paths.count, by: size).map { Array(paths[$0..<min($0 + size, paths.count)]) }
+    let load = options.loader
+    // The next batch is decoded on a background thread while `body` works on this one.
+    try forEachPrepared(batches.count, prepare: { b in batches[b].map { path in (path, Result { try load(path) }) } }) { _, batch in
         var loaded = [(path: String, image: RGBImage)]()
-        for path in batch {
-            do {
-                loaded.append((path, try options.load(path)))
-            } catch {
+        for (path, result) in batch {
+            switch result {
+            case let .success(image): loaded.append((path, image))
+            case let .failure(error):
                 try onFailure(path, error)
                 failures += 1
             }

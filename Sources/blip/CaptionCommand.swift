@@ -108,15 +108,22 @@ struct CaptionCommand: ParsableCommand {
             let progress = images.count > batchSize && isatty(STDOUT_FILENO) == 0 ? ProgressReporter(unit: "images") : nil
             var done = 0
             defer { progress?.finish() }
-            let failures = try forEachImageBatch(images, batchSize: batchSize, options: imageOptions,
-                                                 onFailure: output.failure) { loaded in
-                let results = try captioner.captions(for: loaded.map(\.image), options: options)
-                done += loaded.count
+            // Decoding and preprocessing of the next batch overlap the model's work on this one.
+            var failures = 0
+            try captioner.captionBatches(images, batchSize: batchSize, options: options,
+                                         load: imageOptions.loader) { results in
+                done += results.count
                 progress?.update(done: done, total: images.count)
-                for ((path, _), captions) in zip(loaded, results) {
-                    for caption in captions {
-                        try output.result(image: path, text: caption.text,
-                                          fields: ["caption": caption.text, "token_ids": caption.tokenIds])
+                for result in results {
+                    switch result.captions {
+                    case let .success(captions):
+                        for caption in captions {
+                            try output.result(image: result.source, text: caption.text,
+                                              fields: ["caption": caption.text, "token_ids": caption.tokenIds])
+                        }
+                    case let .failure(error):
+                        failures += 1
+                        try output.failure(image: result.source, error)
                     }
                 }
             }

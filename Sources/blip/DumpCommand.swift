@@ -40,7 +40,7 @@ struct DumpCommand: ParsableCommand {
             if !questions.isEmpty { return try runVQA() }
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
             let rgb = try images.map { try imageOptions.load($0) }
-            let pixels = captioner.pixelValues(rgb)
+            let pixels = try captioner.pixelValues(rgb)
             let embeds = captioner.model.imageEmbeddings(pixels)
             var tensors: [(name: String, tensor: Tensor)] = [("pixel_values", pixels), ("vision_last_hidden_state", embeds)]
             if let inputIds {

@@ -19,16 +19,22 @@ struct ImageInputOptions: ParsableArguments {
 
     /// The image at `path` (`-`: standard input), within the pixel budget, upright unless
     /// `--ignore-exif`. URLs are refused with a message saying so.
-    func load(_ path: String) throws -> RGBImage {
-        if path == "-" {
-            return try RGBImage(data: FileHandle.standardInput.readDataToEndOfFile(), maxPixels: maxPixels,
-                                source: "standard input", applyingExifOrientation: !ignoreExif)
+    func load(_ path: String) throws -> RGBImage { try loader(path) }
+
+    /// `load` as a value another thread can call (batches are decoded ahead of the model).
+    var loader: @Sendable (String) throws -> RGBImage {
+        let maxPixels = maxPixels, applyExif = !ignoreExif
+        return { path in
+            if path == "-" {
+                return try RGBImage(data: FileHandle.standardInput.readDataToEndOfFile(), maxPixels: maxPixels,
+                                    source: "standard input", applyingExifOrientation: applyExif)
+            }
+            if Self.isURL(path) {
+                throw ImageDecodingError(kind: .unreadable, source: path,
+                                         detail: "URLs are not supported: download the image first (e.g. curl -sLO URL)")
+            }
+            return try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels, applyingExifOrientation: applyExif)
         }
-        if Self.isURL(path) {
-            throw ImageDecodingError(kind: .unreadable, source: path,
-                                     detail: "URLs are not supported: download the image first (e.g. curl -sLO URL)")
-        }
-        return try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels, applyingExifOrientation: !ignoreExif)
     }
 
     static func isURL(_ path: String) -> Bool {

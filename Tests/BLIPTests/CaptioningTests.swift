@@ -81,7 +81,7 @@ final class CaptioningTests: XCTestCase {
     func testPixelValuesMatchTransformers() throws {
         let expected = try TinyFixture.tensors.tensor("pixel_values")
         let images = try TinyFixture.expected.images.map(TinyFixture.image)
-        let ours = TinyFixture.captioner.pixelValues(images)
+        let ours = try TinyFixture.captioner.pixelValues(images)
         XCTAssertEqual(ours.shape, expected.shape)
         XCTAssertLessThan(ours.maxAbsDifference(expected), 1e-5)
     }
@@ -97,7 +97,7 @@ final class CaptioningTests: XCTestCase {
     func testDecoderLogitsMatchTransformers() throws {
         let model = TinyFixture.captioner.model
         let tf = TinyFixture.expected.teacherForced
-        let pixels = TinyFixture.captioner.pixelValues(try tf.images.map(TinyFixture.image))
+        let pixels = try TinyFixture.captioner.pixelValues(try tf.images.map(TinyFixture.image))
         let logits = model.decoderLogits(inputIds: [tf.inputIds], imageEmbeddings: model.imageEmbeddings(pixels))
         let expected = try TinyFixture.tensors.tensor("decoder_logits")
         XCTAssertEqual(logits.shape, expected.shape)
@@ -194,7 +194,7 @@ final class CaptioningTests: XCTestCase {
         tensors["text_decoder.cls.predictions.decoder.bias"] = tensors["text_decoder.cls.predictions.bias"]
         let explicit = try BlipForConditionalGeneration(config: config, weights: DictionaryWeightStore(tensors))
         let tf = TinyFixture.expected.teacherForced
-        let pixels = TinyFixture.captioner.pixelValues(try tf.images.map(TinyFixture.image))
+        let pixels = try TinyFixture.captioner.pixelValues(try tf.images.map(TinyFixture.image))
         let logits = explicit.decoderLogits(inputIds: [tf.inputIds], imageEmbeddings: explicit.imageEmbeddings(pixels))
         XCTAssertLessThan(logits.maxAbsDifference(try TinyFixture.tensors.tensor("decoder_logits")), 1e-4)
 
