@@ -33,6 +33,29 @@ static inline __attribute__((always_inline)) float bf16_bits_to_f32(uint16_t h) 
     return f;
 }
 
+// IEEE binary16 -> float without branches (so the few-rows loops vectorise): the exponent is
+// rebiased; subnormals go through one float subtraction; infinities and NaNs keep an all-ones
+// exponent. Exact for every half value.
+static inline __attribute__((always_inline)) float f16_bits_to_f32(uint16_t h) {
+    uint32_t sign = ((uint32_t)h & 0x8000u) << 16;
+    uint32_t em = ((uint32_t)h & 0x7fffu) << 13;  // exponent and mantissa at float positions
+    uint32_t exp = em & 0x0f800000u;
+    uint32_t normal = em + (112u << 23);
+    uint32_t infnan = normal + (112u << 23);
+    float sub, magic;
+    uint32_t subBits = normal + (1u << 23), magicBits = 113u << 23;
+    memcpy(&sub, &subBits, 4);
+    memcpy(&magic, &magicBits, 4);
+    sub -= magic;
+    uint32_t subnormal;
+    memcpy(&subnormal, &sub, 4);
+    uint32_t r = exp == 0x0f800000u ? infnan : (exp == 0 ? subnormal : normal);
+    r |= sign;
+    float f;
+    memcpy(&f, &r, 4);
+    return f;
+}
+
 // Round to nearest even, as torch's float -> bfloat16 conversion; NaN stays a (quiet) NaN.
 static inline __attribute__((always_inline)) uint16_t f32_to_bf16_bits(float f) {
     uint32_t u;
@@ -79,16 +102,25 @@ BK_CLONES void bk_int8_rows_dequantize(const int8_t *q, const float *scales, siz
 
 #define WIDEN_BF16(v) bf16_bits_to_f32(v)
 #define WIDEN_INT8(v) ((float)(v))
+#define WIDEN_F16(v) f16_bits_to_f32(v)
 DEFINE_DOT_ROWS(dot_rows_bf16, uint16_t, WIDEN_BF16)
 DEFINE_DOT_ROWS(dot_rows_int8, int8_t, WIDEN_INT8)
 DEFINE_DOT_COLS(dot_cols_bf16, uint16_t, WIDEN_BF16)
 DEFINE_DOT_COLS(dot_cols_int8, int8_t, WIDEN_INT8)
+DEFINE_DOT_ROWS(dot_rows_f16, uint16_t, WIDEN_F16)
+DEFINE_DOT_COLS(dot_cols_f16, uint16_t, WIDEN_F16)
+DEFINE_FEW_ROWS(few_rows_f16, uint16_t, dot_rows_f16, dot_cols_f16, 1.0f)
 DEFINE_FEW_ROWS(few_rows_bf16, uint16_t, dot_rows_bf16, dot_cols_bf16, 1.0f)
 DEFINE_FEW_ROWS(few_rows_int8, int8_t, dot_rows_int8, dot_cols_int8, scales[n])
 
 BK_CLONES void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const uint16_t *w, const float *bias,
                                        float *y, size_t ldy, size_t n0, size_t n1) {
     few_rows_bf16(x, rows, k, w, NULL, bias, y, ldy, n0, n1);
+}
+
+BK_CLONES void bk_linear_few_rows_f16(const float *x, size_t rows, size_t k, const uint16_t *w, const float *bias,
+                                      float *y, size_t ldy, size_t n0, size_t n1) {
+    few_rows_f16(x, rows, k, w, NULL, bias, y, ldy, n0, n1);
 }
 
 BK_CLONES void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, const int8_t *w, const float *scales,
@@ -98,7 +130,10 @@ BK_CLONES void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, co
 
 // MARK: - Many rows: run-time dispatch
 
-static int forced_path = 0;  // 0: automatic, 1: portable, 2: AVX-512 kernels wherever the ISA exists
+static int forced_path = 0;  // 0: automatic, 1: portable, 2: native kernels wherever the ISA exists,
+                             // 3: as 2 without AMX (the AVX-512 kernels)
+
+static int use_amx(void) { return forced_path != 1 && forced_path != 3 && bk_has_amx(); }
 
 void bk_lowp_force_path(int mode) { forced_path = mode; }
 
@@ -107,9 +142,9 @@ int bk_has_bf16_gemm(void) {
     __builtin_cpu_init();
     // AMD (Zen 4) issues vdpbf16ps at the fp32 FMA rate, so it doubles the work per instruction;
     // Intel cores issue it at a quarter of the FMA rate (measured on a Xeon with AMX), where
-    // widening to fp32 for BLAS is faster.
+    // AMX tiles do the work instead, or, without AMX, widening to fp32 for BLAS is faster.
     return forced_path != 1 && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
-           (forced_path == 2 || __builtin_cpu_is("amd"));
+           (forced_path >= 2 || __builtin_cpu_is("amd") || use_amx());
 #else
     return 0;
 #endif
@@ -125,6 +160,7 @@ int bk_has_int8_gemm(void) {
 }
 
 const char *bk_lowp_path(void) {
+    if (use_amx() && bk_has_bf16_gemm() && bk_has_int8_gemm()) return "amx (bf16, int8)";
     if (bk_has_bf16_gemm() && bk_has_int8_gemm()) return "avx512_bf16+avx512_vnni";
     if (bk_has_bf16_gemm()) return "avx512_bf16 (int8: widen + BLAS)";
     if (bk_has_int8_gemm()) return "avx512_vnni (bf16: widen + BLAS)";
@@ -328,7 +364,15 @@ void bk_pack_a_bf16(const float *x, size_t rows, size_t k, uint16_t *packed) {
 void bk_gemm_bf16(const uint16_t *packed, size_t rows, size_t k, const uint16_t *w, const float *bias,
                   float *y, size_t ldy, size_t n0, size_t n1) {
 #if BK_X86
-    if (bk_has_bf16_gemm()) gemm_bf16_avx512(packed, rows, k, w, bias, y, ldy, n0, n1);
+    if (bk_has_bf16_gemm()) {
+        // AMX for whole 16-feature tiles, the AVX-512 kernel for the rest.
+        size_t mid = n0;
+        if (use_amx() && k % 32 == 0) {
+            mid = n0 + (n1 - n0) / 16 * 16;
+            if (mid > n0) bk_gemm_bf16_amx(packed, rows, k, w, bias, y, ldy, n0, mid);
+        }
+        if (mid < n1) gemm_bf16_avx512(packed, rows, k, w, bias, y, ldy, mid, n1);
+    }
 #endif
     (void)packed; (void)rows; (void)k; (void)w; (void)bias; (void)y; (void)ldy; (void)n0; (void)n1;
 }
@@ -344,7 +388,14 @@ void bk_gemm_int8(const uint8_t *packed, const float *rowScales, size_t rows, si
                   const float *wScales, const int32_t *wSums, const float *bias, float *y, size_t ldy,
                   size_t n0, size_t n1) {
 #if BK_X86
-    if (bk_has_int8_gemm()) gemm_int8_avx512(packed, rowScales, rows, k, w, wScales, wSums, bias, y, ldy, n0, n1);
+    if (bk_has_int8_gemm()) {
+        size_t mid = n0;
+        if (use_amx() && k % 64 == 0) {
+            mid = n0 + (n1 - n0) / 16 * 16;
+            if (mid > n0) bk_gemm_int8_amx(packed, rowScales, rows, k, w, wScales, wSums, bias, y, ldy, n0, mid);
+        }
+        if (mid < n1) gemm_int8_avx512(packed, rowScales, rows, k, w, wScales, wSums, bias, y, ldy, mid, n1);
+    }
 #endif
     (void)packed; (void)rowScales; (void)rows; (void)k; (void)w; (void)wScales; (void)wSums; (void)bias;
     (void)y; (void)ldy; (void)n0; (void)n1;

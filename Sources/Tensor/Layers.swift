@@ -17,10 +17,17 @@ public struct Linear: Sendable {
         self.bias = bias?.contiguous()
     }
 
-    /// This layer with its weight in `precision` (the bias stays fp32).
+    /// This layer with its weight in `precision` (the bias stays fp32). F16-stored weights stay
+    /// as they are for fp32 and bf16 (exact, and as small as bf16); int8 quantises them.
     public func converted(to precision: Precision) -> Linear {
-        guard precision != matrix.precision, case let .f32(w) = matrix else { return self }
-        return Linear(matrix: .from(w, precision: precision), bias: bias)
+        switch matrix {
+        case let .f32(w) where precision != .fp32:
+            return Linear(matrix: .from(w, precision: precision), bias: bias)
+        case .f16 where precision == .int8:
+            return Linear(matrix: .from(matrix.toFloat(), precision: .int8), bias: bias)
+        default:
+            return self
+        }
     }
 
     public var inFeatures: Int { matrix.cols }

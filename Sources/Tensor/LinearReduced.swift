@@ -1,7 +1,7 @@
 import CKernels
 
 extension Linear {
-    /// y = x W^T + b for bf16 / int8 weights. Few rows (decoding): weight-only kernels that read
+    /// y = x W^T + b for bf16 / f16 / int8 weights. Few rows (decoding): weight-only kernels that read
     /// each weight row once for all rows. Many rows: AVX-512 dot-product kernels over packed
     /// activations where the CPU has them (`bk_has_bf16_gemm` / `bk_has_int8_gemm`), else the
     /// weight rows are widened to fp32 a block at a time and multiplied with BLAS.
@@ -13,13 +13,18 @@ extension Linear {
             switch matrix {
             case let .bf16(s, _, _):
                 let w = s.raw.assumingMemoryBound(to: UInt16.self)
-                Parallel.forEachChunk(n, minChunk: 256) { part in
+                Parallel.forEachChunk(n, minChunk: 128) { part in
                     bk_linear_few_rows_bf16(x, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
+                }
+            case let .f16(s, _, _):
+                let w = s.raw.assumingMemoryBound(to: UInt16.self)
+                Parallel.forEachChunk(n, minChunk: 128) { part in
+                    bk_linear_few_rows_f16(x, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
                 }
             case let .int8(s, scales, _, _, _):
                 let w = s.raw.assumingMemoryBound(to: Int8.self)
                 scales.withUnsafeBufferPointer { sc in
-                    Parallel.forEachChunk(n, minChunk: 256) { part in
+                    Parallel.forEachChunk(n, minChunk: 128) { part in
                         bk_linear_few_rows_int8(x, rows, k, w, sc.baseAddress!, biasPointer, y, n,
                                                 part.lowerBound, part.upperBound)
                     }
@@ -35,8 +40,9 @@ extension Linear {
             let a = UnsafePointer(packed.raw.assumingMemoryBound(to: UInt16.self))
             bk_pack_a_bf16(x, rows, k, packed.raw.assumingMemoryBound(to: UInt16.self))
             let w = s.raw.assumingMemoryBound(to: UInt16.self)
-            Parallel.forEachChunk(n, minChunk: 64) { part in
-                bk_gemm_bf16(a, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
+            // Whole 16-feature tiles per part (AMX's tile width; outputs independent of threads).
+            Parallel.forEachChunk((n + 15) / 16, minChunk: 4) { tiles in
+                bk_gemm_bf16(a, rows, k, w, biasPointer, y, n, tiles.lowerBound * 16, min(tiles.upperBound * 16, n))
             }
         case let .int8(s, scales, sums, _, _) where k % 4 == 0 && bk_has_int8_gemm() != 0:
             // packed u8 activations [packedRows, K] and one scale per row
@@ -49,9 +55,9 @@ extension Linear {
             rowScales.withUnsafeBufferPointer { rs in
                 scales.withUnsafeBufferPointer { sc in
                     sums.withUnsafeBufferPointer { su in
-                        Parallel.forEachChunk(n, minChunk: 64) { part in
+                        Parallel.forEachChunk((n + 15) / 16, minChunk: 4) { tiles in
                             bk_gemm_int8(a, rs.baseAddress!, rows, k, w, sc.baseAddress!, su.baseAddress!, biasPointer,
-                                         y, n, part.lowerBound, part.upperBound)
+                                         y, n, tiles.lowerBound * 16, min(tiles.upperBound * 16, n))
                         }
                     }
                 }

@@ -252,9 +252,20 @@ public final class SafeTensorsFile: Sendable {
     /// as BF16 and two-dimensional (no fp32 copy on the way); nil otherwise.
     public func bf16Matrix(_ name: String) -> WeightMatrix? {
         guard let info = byName[name], info.dtype == .bf16, info.shape.count == 2 else { return nil }
+        return .bf16(copy(info), rows: info.shape[0], cols: info.shape[1])
+    }
+
+    /// As `bf16Matrix`, for a matrix stored as F16 (IEEE half): an `.f16` `WeightMatrix`.
+    public func f16Matrix(_ name: String) -> WeightMatrix? {
+        guard let info = byName[name], info.dtype == .f16, info.shape.count == 2 else { return nil }
+        return .f16(copy(info), rows: info.shape[0], cols: info.shape[1])
+    }
+
+    /// The stored bytes of a tensor, copied bit for bit.
+    private func copy(_ info: SafeTensorInfo) -> ByteStorage {
         let storage = ByteStorage(byteCount: info.byteCount)
         if info.byteCount > 0 { storage.raw.copyMemory(from: rawBytes(info).baseAddress!, byteCount: info.byteCount) }
-        return .bf16(storage, rows: info.shape[0], cols: info.shape[1])
+        return storage
     }
 
     public func tensor(_ name: String) throws -> Tensor {

@@ -112,6 +112,9 @@ public final class SafeTensorsCheckpoint: Sendable {
     /// Tensor `name` as stored bf16 bits, when it is a BF16 matrix (see `SafeTensorsFile.bf16Matrix`).
     public func bf16Matrix(_ name: String) -> WeightMatrix? { fileFor[name]?.bf16Matrix(name) }
 
+    /// Tensor `name` as stored half bits, when it is an F16 matrix (see `SafeTensorsFile.f16Matrix`).
+    public func f16Matrix(_ name: String) -> WeightMatrix? { fileFor[name]?.f16Matrix(name) }
+
     /// Tensor `name` as fp32 (see `SafeTensorsFile.tensor(_:)`).
     public func tensor(_ name: String) throws -> Tensor {
         guard let f = fileFor[name] else {

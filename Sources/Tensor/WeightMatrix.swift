@@ -29,26 +29,31 @@ public enum WeightMatrix: Sendable {
     case f32(Tensor)
     /// bfloat16 bit patterns, [rows, cols].
     case bf16(ByteStorage, rows: Int, cols: Int)
+    /// IEEE half bit patterns, [rows, cols]: an F16 checkpoint as stored. Every half value is an
+    /// fp32 value, so products with it are fp32 products on the checkpoint's exact numbers.
+    case f16(ByteStorage, rows: Int, cols: Int)
     /// int8 values [rows, cols] with per-row scales and per-row sums of the int8 values.
     case int8(ByteStorage, scales: [Float], sums: [Int32], rows: Int, cols: Int)
 
     public var rows: Int {
         switch self {
         case let .f32(t): return t.shape[0]
-        case let .bf16(_, rows, _), let .int8(_, _, _, rows, _): return rows
+        case let .bf16(_, rows, _), let .f16(_, rows, _), let .int8(_, _, _, rows, _): return rows
         }
     }
 
     public var cols: Int {
         switch self {
         case let .f32(t): return t.shape[1]
-        case let .bf16(_, _, cols), let .int8(_, _, _, _, cols): return cols
+        case let .bf16(_, _, cols), let .f16(_, _, cols), let .int8(_, _, _, _, cols): return cols
         }
     }
 
+    /// The precision its products have: F16-stored weights compute as fp32 (their values are
+    /// exact in fp32; only the storage is half).
     public var precision: Precision {
         switch self {
-        case .f32: return .fp32
+        case .f32, .f16: return .fp32
         case .bf16: return .bf16
         case .int8: return .int8
         }
@@ -58,7 +63,7 @@ public enum WeightMatrix: Sendable {
     public var byteCount: Int {
         switch self {
         case let .f32(t): return t.count * 4
-        case let .bf16(s, _, _): return s.byteCount
+        case let .bf16(s, _, _), let .f16(s, _, _): return s.byteCount
         case let .int8(s, scales, sums, _, _): return s.byteCount + scales.count * 4 + sums.count * 4
         }
     }
@@ -93,6 +98,8 @@ public enum WeightMatrix: Sendable {
             dst.update(from: t.pointer + r0 * cols, count: (r1 - r0) * cols)
         case let .bf16(s, _, cols):
             bk_bf16_to_f32(s.raw.assumingMemoryBound(to: UInt16.self) + r0 * cols, dst, (r1 - r0) * cols)
+        case let .f16(s, _, cols):
+            bk_f16_to_f32(s.raw.assumingMemoryBound(to: UInt16.self) + r0 * cols, dst, (r1 - r0) * cols)
         case let .int8(s, scales, _, _, cols):
             scales.withUnsafeBufferPointer { sc in
                 bk_int8_rows_dequantize(s.raw.assumingMemoryBound(to: Int8.self) + r0 * cols, sc.baseAddress! + r0,
@@ -101,7 +108,7 @@ public enum WeightMatrix: Sendable {
         }
     }
 
-    /// The weights as fp32 (exact for fp32 and bf16; the dequantised values for int8).
+    /// The weights as fp32 (exact for fp32, f16 and bf16; the dequantised values for int8).
     public func toFloat() -> Tensor {
         let out = Tensor(uninitializedShape: [rows, cols])
         widenRows(0, rows, into: out.mutablePointer)
@@ -117,8 +124,11 @@ public enum WeightMatrix: Sendable {
         case automatic = 0
         /// Widen to fp32 + BLAS.
         case portable = 1
-        /// The AVX-512 BF16/VNNI kernels wherever the CPU has the instructions.
+        /// The native kernels wherever the CPU has the instructions: AMX tiles, else AVX-512
+        /// BF16/VNNI.
         case native = 2
+        /// The AVX-512 BF16/VNNI kernels even where AMX is there.
+        case avx512 = 3
     }
 
     /// Sets the many-rows kernel choice for the whole process (tests only).

@@ -60,6 +60,77 @@ final class PrecisionTests: XCTestCase {
         XCTAssertEqual(query.toFloat().scalars, raw.toFloat().scalars)
     }
 
+    /// An F16 checkpoint: in fp32 and bf16 its Linear weights are kept as the stored halves (half
+    /// the memory, no fp32 copy) and compute as fp32 on those exact values, so in fp32 the outputs
+    /// equal an fp32 checkpoint holding the same numbers; int8 quantises them.
+    func testF16CheckpointIsUsedAsStored() throws {
+        let checkpoint = try SafeTensorsCheckpoint(directory: TinyFixture.directory)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("f16-\(UUID().uuidString)")
+        let f32Dir = dir.appendingPathComponent("f32"), f16Dir = dir.appendingPathComponent("f16")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rounded: [(name: String, tensor: Tensor)] = []
+        for name in checkpoint.names.sorted() {
+            let t = try checkpoint.tensor(name)
+            rounded.append((name, Tensor(t.scalars.map { Float(Float16($0)) }, shape: t.shape)))
+        }
+        for d in [f32Dir, f16Dir] {
+            try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+            for file in try FileManager.default.contentsOfDirectory(atPath: TinyFixture.directory.path)
+            where file.hasSuffix(".json") || file.hasSuffix(".txt") {
+                try FileManager.default.copyItem(at: TinyFixture.directory.appendingPathComponent(file),
+                                                 to: d.appendingPathComponent(file))
+            }
+        }
+        try SafeTensorsWriter.write(rounded, to: f32Dir.appendingPathComponent("model.safetensors"))
+        try writeF16(rounded, to: f16Dir.appendingPathComponent("model.safetensors"))
+
+        let name = "text_decoder.bert.encoder.layer.0.attention.self.query.weight"
+        XCTAssertEqual(try SafeTensorsCheckpoint(directory: f16Dir).info(name)?.dtype, .f16)
+        let reference = try BlipForConditionalGeneration(directory: f32Dir)
+        let image = try TinyFixture.image(TinyFixture.expected.images[0])
+        let pixels = try TinyFixture.captioner.pixelValues([image, image])
+        let ids = [30522, 1037, 3861, 1997, 1037, 4937, 102]
+        let expected = reference.decoderLogits(inputIds: [ids, ids], imageEmbeddings: reference.imageEmbeddings(pixels)).scalars
+        var options = GenerationOptions()
+        options.maxNewTokens = 8
+        let expectedIds = try reference.generate(pixelValues: pixels, options: options)
+        for precision in [Precision.fp32, .bf16] {
+            let model = try BlipForConditionalGeneration(directory: f16Dir, precision: precision)
+            let query = model.textDecoder.bert.layers[0].attention.query.matrix
+            guard case .f16 = query else { return XCTFail("\(precision): query weight is \(query), not the stored F16") }
+            XCTAssertEqual(query.byteCount, query.rows * query.cols * 2)
+            XCTAssertEqual(query.toFloat().scalars, try checkpoint.tensor(name).scalars.map { Float(Float16($0)) })
+            let logits = model.decoderLogits(inputIds: [ids, ids], imageEmbeddings: model.imageEmbeddings(pixels)).scalars
+            if precision == .fp32 {
+                XCTAssertLessThan(relativeError(logits, expected), 1e-5)
+                XCTAssertEqual(try model.generate(pixelValues: pixels, options: options), expectedIds)
+            } else {
+                // bf16: the stored F16 matrices as they are; only what is converted from fp32
+                // tensors (the LM head tied to the word embeddings) is rounded to bf16.
+                XCTAssertLessThan(relativeError(logits, expected), 1.87e-2)
+            }
+        }
+        let int8 = try BlipForConditionalGeneration(directory: f16Dir, precision: .int8)
+        XCTAssertEqual(int8.textDecoder.bert.layers[0].attention.query.matrix.precision, .int8)
+    }
+
+    /// Writes `tensors` as an F16 safetensors file.
+    private func writeF16(_ tensors: [(name: String, tensor: Tensor)], to url: URL) throws {
+        var entries: [String] = [], data = Data(), offset = 0
+        for (name, t) in tensors {
+            let halves = t.scalars.map { Float16($0).bitPattern }
+            halves.withUnsafeBytes { data.append(contentsOf: $0) }
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            entries.append("\"\(name)\":{\"dtype\":\"F16\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + halves.count * 2)]}")
+            offset += halves.count * 2
+        }
+        var header = Data("{\(entries.joined(separator: ","))}".utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var file = Data()
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { file.append(contentsOf: $0) }
+        try (file + header + data).write(to: url)
+    }
+
     func testStrictLoadingInEveryPrecision() throws {
         let checkpoint = try SafeTensorsCheckpoint(directory: TinyFixture.directory)
         var tensors: [String: Tensor] = [:]

@@ -67,8 +67,9 @@ final class ReducedPrecisionTests: XCTestCase {
         // kernel's own arithmetic (and, for the AVX-512 kernels, activation rounding) differs.
         let stored = linear.matrix.toFloat().scalars
         let exactStored = reference(x, stored, b, rows: rows, k: k, n: n)
-        let activationsRounded = rows > Linear.fewRowsLimit && k % 4 == 0
-            && (precision == .bf16 ? WeightMatrix.usesBF16Kernel : WeightMatrix.usesInt8Kernel)
+        // (The many-rows kernels take bf16 with k even, int8 with k a multiple of 4.)
+        let activationsRounded = rows > Linear.fewRowsLimit
+            && (precision == .bf16 ? k % 2 == 0 && WeightMatrix.usesBF16Kernel : k % 4 == 0 && WeightMatrix.usesInt8Kernel)
         XCTAssertLessThan(relativeError(y, exactStored), activationsRounded ? bound : 1e-5, file: file, line: line)
         // Against fp32: the precision's own error, which must be there and bounded.
         let e = relativeError(y, reference(x, w, b, rows: rows, k: k, n: n))
@@ -79,19 +80,26 @@ final class ReducedPrecisionTests: XCTestCase {
     // Bounds: bf16 keeps 8 bits of mantissa (relative rounding 2^-9 ≈ 2e-3 per value, errors of
     // a k-term dot product add up as sqrt(k), relative to a sum that grows the same way);
     // int8 keeps 7 bits plus the sign (per-row max / 127).
-    // Each many-rows case runs three ways: the automatic choice, the AVX-512 kernels wherever the
-    // CPU has the instructions (the portable path again where it has not), and widen + BLAS.
+    // Each many-rows case runs four ways: the automatic choice, the native kernels wherever the CPU
+    // has the instructions (AMX tiles where it has them), the AVX-512 kernels without AMX (the
+    // portable path again where the instructions are missing), and widen + BLAS. Shapes leave
+    // tails: features past the last 16-wide tile, an odd number of 16-row blocks, k not a
+    // multiple of AMX's 32 (bf16) / 64 (int8).
     func testBF16FewRows() { check(precision: .bf16, rows: 3, k: 96, n: 40, kernels: .automatic, bound: 6e-3) }
     func testBF16ManyRows() {
-        for kernels in [WeightMatrix.KernelChoice.automatic, .native, .portable] {
+        for kernels in [WeightMatrix.KernelChoice.automatic, .native, .avx512, .portable] {
             check(precision: .bf16, rows: 37, k: 96, n: 40, kernels: kernels, bound: 6e-3)
+            check(precision: .bf16, rows: 70, k: 256, n: 96, kernels: kernels, bound: 6e-3)  // whole AMX tiles
+            check(precision: .bf16, rows: 20, k: 98, n: 33, kernels: kernels, bound: 6e-3)
             check(precision: .bf16, rows: 50, k: 64, n: 9, kernels: kernels, bound: 6e-3)  // 4 row blocks, 1 column tile
         }
     }
     func testInt8FewRows() { check(precision: .int8, rows: 5, k: 96, n: 40, kernels: .automatic, bound: 2e-2) }
     func testInt8ManyRows() {
-        for kernels in [WeightMatrix.KernelChoice.automatic, .native, .portable] {
+        for kernels in [WeightMatrix.KernelChoice.automatic, .native, .avx512, .portable] {
             check(precision: .int8, rows: 53, k: 96, n: 45, kernels: kernels, bound: 2e-2)
+            check(precision: .int8, rows: 37, k: 192, n: 50, kernels: kernels, bound: 2e-2)  // AMX tiles + tails
+            check(precision: .int8, rows: 64, k: 256, n: 96, kernels: kernels, bound: 2e-2)
             check(precision: .int8, rows: 16, k: 32, n: 8, kernels: kernels, bound: 2e-2)
         }
     }

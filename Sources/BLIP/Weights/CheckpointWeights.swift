@@ -5,7 +5,13 @@ extension SafeTensorsCheckpoint: WeightStore {
     public func loadTensor(_ name: String) throws -> Tensor? {
         contains(name) ? try tensor(name) : nil
     }
-    public func loadBF16Matrix(_ name: String) -> WeightMatrix? { bf16Matrix(name) }
+    public func loadStoredMatrix(_ name: String, for precision: Precision) -> WeightMatrix? {
+        switch (info(name)?.dtype, precision) {
+        case (.bf16, .bf16): return bf16Matrix(name)
+        case (.f16, .fp32), (.f16, .bf16): return f16Matrix(name)
+        default: return nil
+        }
+    }
 }
 
 /// Opens the weights of a model directory (`model.safetensors` or a sharded index), with an

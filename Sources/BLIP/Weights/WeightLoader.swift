@@ -6,12 +6,14 @@ public protocol WeightStore {
     var tensorNames: [String] { get }
     /// The tensor called `name` as fp32, or nil when absent.
     func loadTensor(_ name: String) throws -> Tensor?
-    /// The matrix `name` as its stored bf16 bits when the store holds it so (nil: use `loadTensor`).
-    func loadBF16Matrix(_ name: String) -> WeightMatrix?
+    /// The matrix `name` as its stored half-precision bits when the store holds it so and
+    /// `precision` can use them as they are: BF16 for `.bf16`, F16 for `.fp32` and `.bf16`
+    /// (nil: use `loadTensor`).
+    func loadStoredMatrix(_ name: String, for precision: Precision) -> WeightMatrix?
 }
 
 extension WeightStore {
-    public func loadBF16Matrix(_ name: String) -> WeightMatrix? { nil }
+    public func loadStoredMatrix(_ name: String, for precision: Precision) -> WeightMatrix? { nil }
 }
 
 /// In-memory weights (tests, converted checkpoints).
@@ -56,9 +58,10 @@ public final class WeightLoader {
     }
 
     /// The Linear weight `name` in the loader's precision: a BF16-stored matrix is taken as is for
-    /// `bf16` (no fp32 copy); everything else loads as fp32 and converts.
+    /// `bf16`, an F16-stored one for `fp32` and `bf16` (no fp32 copy); everything else loads as
+    /// fp32 and converts.
     func loadMatrix(_ name: String, shape: [Int]) throws -> WeightMatrix? {
-        if precision == .bf16, let m = store.loadBF16Matrix(name) {
+        if let m = store.loadStoredMatrix(name, for: precision) {
             try accept(name, shape: [m.rows, m.cols], expected: shape)
             return m
         }

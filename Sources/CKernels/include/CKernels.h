@@ -101,6 +101,10 @@ void bk_quantize_rows_int8(const float *w, size_t rows, size_t k, signed char *q
 /// dst[r, i] = q[r, i] * scales[r] for `rows` rows of `k`.
 void bk_int8_rows_dequantize(const signed char *q, const float *scales, size_t rows, size_t k, float *dst);
 
+/// As bk_linear_few_rows_bf16, for IEEE half (F16) weights (an F16 checkpoint used as stored).
+void bk_linear_few_rows_f16(const float *x, size_t rows, size_t k, const unsigned short *w, const float *bias,
+                            float *y, size_t ldy, size_t n0, size_t n1);
+
 /// As bk_linear_few_rows with bf16 weights (activations and sums in fp32).
 void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const unsigned short *w, const float *bias,
                              float *y, size_t ldy, size_t n0, size_t n1);
@@ -109,13 +113,16 @@ void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const unsign
 void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, const signed char *w, const float *scales,
                              const float *bias, float *y, size_t ldy, size_t n0, size_t n1);
 
-/// 1 when the many-rows bf16 kernel (AVX512_BF16) runs on this CPU; else callers widen weights
-/// to fp32 and use BLAS.
+/// 1 when a many-rows bf16 kernel runs on this CPU (AMX tiles on Intel, AVX512_BF16 on AMD);
+/// else callers widen weights to fp32 and use BLAS.
 int bk_has_bf16_gemm(void);
+/// 1 when the CPU has AMX (tile, bf16, int8) and Linux granted this process the tile state.
+int bk_has_amx(void);
 /// 1 when the many-rows int8 kernel (AVX512_VNNI) runs on this CPU.
 int bk_has_int8_gemm(void);
 /// Test hook: 0 chooses automatically; 1 makes both report 0 (the portable path); 2 uses the
-/// AVX-512 kernels wherever the instructions exist, even where they are not the faster choice.
+/// native kernels (AMX, else AVX-512) wherever the instructions exist, even where they are not
+/// the faster choice; 3 as 2 without AMX.
 void bk_lowp_force_path(int mode);
 /// The reduced-precision path this CPU takes, for benchmarks and /info.
 const char *bk_lowp_path(void);
@@ -138,5 +145,13 @@ void bk_pack_a_int8(const float *x, size_t rows, size_t k, unsigned char *packed
 void bk_gemm_int8(const unsigned char *packed, const float *rowScales, size_t rows, size_t k, const signed char *w,
                   const float *wScales, const int *wSums, const float *bias, float *y, size_t ldy,
                   size_t n0, size_t n1);
+
+// AMX kernels (amx.c), called by bk_gemm_bf16 / bk_gemm_int8 for features [n0, n1) when
+// n1 - n0 is a multiple of 16 and k of 32 (bf16) / 64 (int8).
+void bk_gemm_bf16_amx(const unsigned short *packed, size_t rows, size_t k, const unsigned short *w,
+                      const float *bias, float *y, size_t ldy, size_t n0, size_t n1);
+void bk_gemm_int8_amx(const unsigned char *packed, const float *rowScales, size_t rows, size_t k,
+                      const signed char *w, const float *wScales, const int *wSums, const float *bias, float *y,
+                      size_t ldy, size_t n0, size_t n1);
 
 #endif

@@ -1,0 +1,190 @@
+// AMX tile kernels (Intel Sapphire Rapids and later) for many-rows bf16 and int8 Linear products,
+// chosen at run time when the CPU has AMX and Linux grants this process the tile state.
+//
+// The activations are the blocks lowp.c packs for the AVX-512 kernels: per 16 rows, k-pairs
+// (bf16) or k-quads (int8) of the 16 rows side by side, 64 bytes per pair/quad. That is the
+// layout AMX wants for its second operand, so a block of 16 rows × 32 (bf16) or 64 (int8) k is
+// one contiguous 1 KB tile. The first operand is 16 weight rows × 64 bytes, loaded from the
+// weights as stored ([N, K] row-major, stride K). A tile product is then y^T for 16 output
+// features × 16 rows, transposed on the way out. Tails (features not a multiple of 16, k not a
+// multiple of 32/64) are left to the caller's other kernels.
+#include "CKernels.h"
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#define BK_AMX_BUILD 1
+#define BK_AMX __attribute__((target("amx-tile,amx-bf16,amx-int8,avx512f,avx512bw,avx512vl")))
+
+#define ARCH_REQ_XCOMP_PERM 0x1023
+#define XFEATURE_XTILEDATA 18
+
+static int amx_state = -1;  // -1 unknown, 0 unavailable, 1 available
+
+int bk_has_amx(void) {
+    if (amx_state < 0) {
+        __builtin_cpu_init();
+        int ok = __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+                 __builtin_cpu_supports("amx-int8") && __builtin_cpu_supports("avx512bw");
+        // Linux hands out the 8 KB tile state only to processes that ask for it.
+        if (ok && syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) != 0) ok = 0;
+        amx_state = ok;
+    }
+    return amx_state;
+}
+
+// Palette 1: tiles 0-3 accumulators (16 rows × 16 fp32/int32), 4-5 weight tiles, 6-7 activation
+// tiles; every tile 16 rows × 64 bytes.
+struct tile_config {
+    uint8_t palette;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+};
+
+BK_AMX static void configure_tiles(void) {
+    struct tile_config c;
+    memset(&c, 0, sizeof c);
+    c.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        c.colsb[t] = 64;
+        c.rows[t] = 16;
+    }
+    _tile_loadconfig(&c);
+}
+
+// acc (16 features × 16 rows, as the tile stores them) + bias -> y[row0 + r][n + f].
+BK_AMX static inline void store_transposed(const float *acc, const float *bias, float *y, size_t ldy, size_t n,
+                                           size_t row0, size_t rows) {
+    size_t count = rows - row0 < 16 ? rows - row0 : 16;
+    for (size_t r = 0; r < count; r++) {
+        float *dst = y + (row0 + r) * ldy + n;
+        for (int f = 0; f < 16; f++) dst[f] = acc[f * 16 + r] + (bias ? bias[n + f] : 0.0f);
+    }
+}
+
+// Output features [n0, n1) with n1 - n0 a multiple of 16, k a multiple of 32.
+BK_AMX void bk_gemm_bf16_amx(const uint16_t *packed, size_t rows, size_t k, const uint16_t *w, const float *bias,
+                             float *y, size_t ldy, size_t n0, size_t n1) {
+    configure_tiles();
+    size_t kp = k / 2, mb = bk_packed_rows(rows) / 16;
+    float acc[4][256];
+    for (size_t n = n0; n < n1; n += 32) {
+        int two_n = n + 32 <= n1;
+        for (size_t b = 0; b < mb; b += 2) {
+            int two_b = b + 2 <= mb;
+            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+            const uint16_t *a0 = packed + b * kp * 32, *a1 = a0 + kp * 32;
+            const uint16_t *w0 = w + n * k, *w1 = w0 + 16 * k;
+            for (size_t p = 0; p < kp; p += 16) {
+                _tile_loadd(4, w0 + 2 * p, k * 2);
+                _tile_loadd(6, a0 + p * 32, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                if (two_b) {
+                    _tile_loadd(7, a1 + p * 32, 64);
+                    _tile_dpbf16ps(1, 4, 7);
+                }
+                if (two_n) {
+                    _tile_loadd(5, w1 + 2 * p, k * 2);
+                    _tile_dpbf16ps(2, 5, 6);
+                    if (two_b) _tile_dpbf16ps(3, 5, 7);
+                }
+            }
+            _tile_stored(0, acc[0], 64);
+            store_transposed(acc[0], bias, y, ldy, n, b * 16, rows);
+            if (two_b) {
+                _tile_stored(1, acc[1], 64);
+                store_transposed(acc[1], bias, y, ldy, n, (b + 1) * 16, rows);
+            }
+            if (two_n) {
+                _tile_stored(2, acc[2], 64);
+                store_transposed(acc[2], bias, y, ldy, n + 16, b * 16, rows);
+                if (two_b) {
+                    _tile_stored(3, acc[3], 64);
+                    store_transposed(acc[3], bias, y, ldy, n + 16, (b + 1) * 16, rows);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+// (int32 sums of (q + 128) w) -> y = (sum - 128 sum(w)) * rowScale * wScale + bias.
+BK_AMX static inline void store_int8(const int32_t *acc, const float *rowScales, const float *wScales,
+                                     const int32_t *wSums, const float *bias, float *y, size_t ldy, size_t n,
+                                     size_t row0, size_t rows) {
+    size_t count = rows - row0 < 16 ? rows - row0 : 16;
+    for (size_t r = 0; r < count; r++) {
+        float *dst = y + (row0 + r) * ldy + n;
+        float rs = rowScales[row0 + r];
+        for (int f = 0; f < 16; f++) {
+            int32_t exact = acc[f * 16 + r] - 128 * wSums[n + f];
+            dst[f] = (float)exact * (rs * wScales[n + f]) + (bias ? bias[n + f] : 0.0f);
+        }
+    }
+}
+
+// Output features [n0, n1) with n1 - n0 a multiple of 16, k a multiple of 64. Weights are s8,
+// activations u8 (offset by 128): tdpbsud.
+BK_AMX void bk_gemm_int8_amx(const uint8_t *packed, const float *rowScales, size_t rows, size_t k, const int8_t *w,
+                             const float *wScales, const int32_t *wSums, const float *bias, float *y, size_t ldy,
+                             size_t n0, size_t n1) {
+    configure_tiles();
+    size_t kq = k / 4, mb = bk_packed_rows(rows) / 16;
+    int32_t acc[4][256];
+    for (size_t n = n0; n < n1; n += 32) {
+        int two_n = n + 32 <= n1;
+        for (size_t b = 0; b < mb; b += 2) {
+            int two_b = b + 2 <= mb;
+            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+            const uint8_t *a0 = packed + b * kq * 64, *a1 = a0 + kq * 64;
+            const int8_t *w0 = w + n * k, *w1 = w0 + 16 * k;
+            for (size_t q = 0; q < kq; q += 16) {
+                _tile_loadd(4, w0 + 4 * q, k);
+                _tile_loadd(6, a0 + q * 64, 64);
+                _tile_dpbsud(0, 4, 6);
+                if (two_b) {
+                    _tile_loadd(7, a1 + q * 64, 64);
+                    _tile_dpbsud(1, 4, 7);
+                }
+                if (two_n) {
+                    _tile_loadd(5, w1 + 4 * q, k);
+                    _tile_dpbsud(2, 5, 6);
+                    if (two_b) _tile_dpbsud(3, 5, 7);
+                }
+            }
+            _tile_stored(0, acc[0], 64);
+            store_int8(acc[0], rowScales, wScales, wSums, bias, y, ldy, n, b * 16, rows);
+            if (two_b) {
+                _tile_stored(1, acc[1], 64);
+                store_int8(acc[1], rowScales, wScales, wSums, bias, y, ldy, n, (b + 1) * 16, rows);
+            }
+            if (two_n) {
+                _tile_stored(2, acc[2], 64);
+                store_int8(acc[2], rowScales, wScales, wSums, bias, y, ldy, n + 16, b * 16, rows);
+                if (two_b) {
+                    _tile_stored(3, acc[3], 64);
+                    store_int8(acc[3], rowScales, wScales, wSums, bias, y, ldy, n + 16, (b + 1) * 16, rows);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+#else
+int bk_has_amx(void) { return 0; }
+void bk_gemm_bf16_amx(const uint16_t *packed, size_t rows, size_t k, const uint16_t *w, const float *bias, float *y,
+                      size_t ldy, size_t n0, size_t n1) {
+    (void)packed; (void)rows; (void)k; (void)w; (void)bias; (void)y; (void)ldy; (void)n0; (void)n1;
+}
+void bk_gemm_int8_amx(const uint8_t *packed, const float *rowScales, size_t rows, size_t k, const int8_t *w,
+                      const float *wScales, const int32_t *wSums, const float *bias, float *y, size_t ldy, size_t n0,
+                      size_t n1) {
+    (void)packed; (void)rowScales; (void)rows; (void)k; (void)w; (void)wScales; (void)wSums; (void)bias; (void)y;
+    (void)ldy; (void)n0; (void)n1;
+}
+#endif
