@@ -61,10 +61,12 @@ BK_AMX static void configure_tiles(void) {
 BK_AMX static inline void store_transposed(const float *acc, const float *bias, float *y, size_t ldy, size_t n,
                                            size_t row0, size_t rows) {
     size_t count = rows - row0 < 16 ? rows - row0 : 16;
-    for (size_t r = 0; r < count; r++) {
-        float *dst = y + (row0 + r) * ldy + n;
-        for (int f = 0; f < 16; f++) dst[f] = acc[f * 16 + r] + (bias ? bias[n + f] : 0.0f);
-    }
+    // Column r of the tile (stride 16) is row r of y: one gather, one bias add, one store.
+    const __m512i column = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                              _mm512_set1_epi32(16));
+    const __m512 b = bias ? _mm512_loadu_ps(bias + n) : _mm512_setzero_ps();
+    for (size_t r = 0; r < count; r++)
+        _mm512_storeu_ps(y + (row0 + r) * ldy + n, _mm512_add_ps(_mm512_i32gather_ps(column, acc + r, 4), b));
 }
 
 // Output features [n0, n1) with n1 - n0 a multiple of 16, k a multiple of 32.
@@ -118,13 +120,15 @@ BK_AMX static inline void store_int8(const int32_t *acc, const float *rowScales,
                                      const int32_t *wSums, const float *bias, float *y, size_t ldy, size_t n,
                                      size_t row0, size_t rows) {
     size_t count = rows - row0 < 16 ? rows - row0 : 16;
+    const __m512i column = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                              _mm512_set1_epi32(16));
+    const __m512 b = bias ? _mm512_loadu_ps(bias + n) : _mm512_setzero_ps();
+    const __m512i offset = _mm512_mullo_epi32(_mm512_loadu_si512((const void *)(wSums + n)), _mm512_set1_epi32(128));
+    const __m512 ws = _mm512_loadu_ps(wScales + n);
     for (size_t r = 0; r < count; r++) {
-        float *dst = y + (row0 + r) * ldy + n;
-        float rs = rowScales[row0 + r];
-        for (int f = 0; f < 16; f++) {
-            int32_t exact = acc[f * 16 + r] - 128 * wSums[n + f];
-            dst[f] = (float)exact * (rs * wScales[n + f]) + (bias ? bias[n + f] : 0.0f);
-        }
+        __m512i exact = _mm512_sub_epi32(_mm512_i32gather_epi32(column, acc + r, 4), offset);
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(ws, _mm512_set1_ps(rowScales[row0 + r])));
+        _mm512_storeu_ps(y + (row0 + r) * ldy + n, _mm512_add_ps(v, b));
     }
 }
 
