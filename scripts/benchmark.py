@@ -190,6 +190,14 @@ TASKS = {
 }
 
 
+def merge(into, out, measurements):
+    """Adds one run's results; a throughput-only run contributes its throughput and nothing else."""
+    if measurements == "throughput":
+        into["throughput_images_per_s"] = out.get("throughput_images_per_s")
+    else:
+        into.update(out)
+
+
 def derive(res):
     """Per-token decode time and throughput rows from an engine's raw results."""
     if "greedy20_s" in res and "vision_s" in res:
@@ -282,19 +290,25 @@ def main():
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "make-model",
                             "--config", "base", "--out", model], check=True, stdout=subprocess.DEVNULL)
         res = {}
-        extra = []
-        if task == "caption" and "throughput" in only:
-            extra = ["--images", make_gallery(32), "--batch-sizes", args.batch_sizes]
-        for dtype in ("fp32", "bf16"):
-            print(f"running PyTorch {dtype} ({task}) ...", file=sys.stderr)
-            res[f"PyTorch {dtype}"] = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--model",
-                                                model, "--task", task, "--repeats", str(args.repeats), "--threads",
-                                                str(args.threads), "--only", only, "--dtype", dtype] + extra)
-        for precision in ("fp32", "bf16", "int8"):
-            print(f"running Swift BLIP {precision} ({task}) ...", file=sys.stderr)
-            res[f"ours {precision}"] = run_json([blip, "bench", "--task", task, "--model", model, "--repeats",
-                                                 str(args.repeats), "--threads", str(args.threads), "--only", only,
-                                                 "--precision", precision] + extra)
+        # Throughput runs in processes of its own, so the peak RSS rows stay those of batch 1.
+        wanted = only.split(",")
+        passes = [(",".join(m for m in wanted if m != "throughput"), [])]
+        if task == "caption" and "throughput" in wanted:
+            passes.append(("throughput", ["--images", make_gallery(32), "--batch-sizes", args.batch_sizes]))
+        for measurements, extra in passes:
+            if not measurements:
+                continue
+            for dtype in ("fp32", "bf16"):
+                print(f"running PyTorch {dtype} ({task}: {measurements}) ...", file=sys.stderr)
+                out = run_json([sys.executable, os.path.abspath(__file__), "--torch-worker", "--model", model, "--task",
+                                task, "--repeats", str(args.repeats), "--threads", str(args.threads), "--only",
+                                measurements, "--dtype", dtype] + extra)
+                merge(res.setdefault(f"PyTorch {dtype}", {}), out, measurements)
+            for precision in ("fp32", "bf16", "int8"):
+                print(f"running Swift BLIP {precision} ({task}: {measurements}) ...", file=sys.stderr)
+                out = run_json([blip, "bench", "--task", task, "--model", model, "--repeats", str(args.repeats),
+                                "--threads", str(args.threads), "--only", measurements, "--precision", precision] + extra)
+                merge(res.setdefault(f"ours {precision}", {}), out, measurements)
         for engine in res.values():
             derive(engine)
         results[task] = res

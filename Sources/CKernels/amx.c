@@ -69,50 +69,60 @@ BK_AMX static inline void store_transposed(const float *acc, const float *bias, 
         _mm512_storeu_ps(y + (row0 + r) * ldy + n, _mm512_add_ps(_mm512_i32gather_ps(column, acc + r, 4), b));
 }
 
+// The tile loop of both kernels: 2 x 2 accumulator tiles (32 features x 32 rows) at a time over
+// k, 16 groups (k-pairs for bf16, k-quads for int8: 4 bytes each) per step. Weight tiles are
+// 16 rows of the weights as stored (stride K elements), activation tiles 16 groups of a packed
+// 16-row block. STORE(acc, n, row0) writes one accumulator tile out.
+#define AMX_GEMM(ELEM_BYTES, DOT, ACC_T, STORE)                                                     \
+    configure_tiles();                                                                            \
+    size_t groups = k * (ELEM_BYTES) / 4, mb = bk_packed_rows(rows) / 16, wstride = k * (ELEM_BYTES); \
+    const uint8_t *pa = (const uint8_t *)packed, *pw = (const uint8_t *)w;                        \
+    ACC_T acc[4][256];                                                                            \
+    for (size_t n = n0; n < n1; n += 32) {                                                        \
+        int two_n = n + 32 <= n1;                                                                 \
+        for (size_t b = 0; b < mb; b += 2) {                                                      \
+            int two_b = b + 2 <= mb;                                                              \
+            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);                           \
+            const uint8_t *a0 = pa + b * groups * 64, *a1 = a0 + groups * 64;                     \
+            const uint8_t *w0 = pw + n * wstride, *w1 = w0 + 16 * wstride;                        \
+            for (size_t g = 0; g < groups; g += 16) {                                             \
+                _tile_loadd(4, w0 + 4 * g, wstride);                                              \
+                _tile_loadd(6, a0 + 64 * g, 64);                                                  \
+                DOT(0, 4, 6);                                                                     \
+                if (two_b) {                                                                      \
+                    _tile_loadd(7, a1 + 64 * g, 64);                                              \
+                    DOT(1, 4, 7);                                                                 \
+                }                                                                                 \
+                if (two_n) {                                                                      \
+                    _tile_loadd(5, w1 + 4 * g, wstride);                                          \
+                    DOT(2, 5, 6);                                                                 \
+                    if (two_b) DOT(3, 5, 7);                                                      \
+                }                                                                                 \
+            }                                                                                     \
+            _tile_stored(0, acc[0], 64);                                                          \
+            STORE(acc[0], n, b * 16);                                                             \
+            if (two_b) {                                                                          \
+                _tile_stored(1, acc[1], 64);                                                      \
+                STORE(acc[1], n, (b + 1) * 16);                                                   \
+            }                                                                                     \
+            if (two_n) {                                                                          \
+                _tile_stored(2, acc[2], 64);                                                      \
+                STORE(acc[2], n + 16, b * 16);                                                    \
+                if (two_b) {                                                                      \
+                    _tile_stored(3, acc[3], 64);                                                  \
+                    STORE(acc[3], n + 16, (b + 1) * 16);                                          \
+                }                                                                                 \
+            }                                                                                     \
+        }                                                                                         \
+    }                                                                                             \
+    _tile_release();
+
 // Output features [n0, n1) with n1 - n0 a multiple of 16, k a multiple of 32.
 BK_AMX void bk_gemm_bf16_amx(const uint16_t *packed, size_t rows, size_t k, const uint16_t *w, const float *bias,
                              float *y, size_t ldy, size_t n0, size_t n1) {
-    configure_tiles();
-    size_t kp = k / 2, mb = bk_packed_rows(rows) / 16;
-    float acc[4][256];
-    for (size_t n = n0; n < n1; n += 32) {
-        int two_n = n + 32 <= n1;
-        for (size_t b = 0; b < mb; b += 2) {
-            int two_b = b + 2 <= mb;
-            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-            const uint16_t *a0 = packed + b * kp * 32, *a1 = a0 + kp * 32;
-            const uint16_t *w0 = w + n * k, *w1 = w0 + 16 * k;
-            for (size_t p = 0; p < kp; p += 16) {
-                _tile_loadd(4, w0 + 2 * p, k * 2);
-                _tile_loadd(6, a0 + p * 32, 64);
-                _tile_dpbf16ps(0, 4, 6);
-                if (two_b) {
-                    _tile_loadd(7, a1 + p * 32, 64);
-                    _tile_dpbf16ps(1, 4, 7);
-                }
-                if (two_n) {
-                    _tile_loadd(5, w1 + 2 * p, k * 2);
-                    _tile_dpbf16ps(2, 5, 6);
-                    if (two_b) _tile_dpbf16ps(3, 5, 7);
-                }
-            }
-            _tile_stored(0, acc[0], 64);
-            store_transposed(acc[0], bias, y, ldy, n, b * 16, rows);
-            if (two_b) {
-                _tile_stored(1, acc[1], 64);
-                store_transposed(acc[1], bias, y, ldy, n, (b + 1) * 16, rows);
-            }
-            if (two_n) {
-                _tile_stored(2, acc[2], 64);
-                store_transposed(acc[2], bias, y, ldy, n + 16, b * 16, rows);
-                if (two_b) {
-                    _tile_stored(3, acc[3], 64);
-                    store_transposed(acc[3], bias, y, ldy, n + 16, (b + 1) * 16, rows);
-                }
-            }
-        }
-    }
-    _tile_release();
+#define STORE_BF16(acc, n, row0) store_transposed(acc, bias, y, ldy, n, row0, rows)
+    AMX_GEMM(2, _tile_dpbf16ps, float, STORE_BF16)
+#undef STORE_BF16
 }
 
 // (int32 sums of (q + 128) w) -> y = (sum - 128 sum(w)) * rowScale * wScale + bias.
@@ -137,47 +147,9 @@ BK_AMX static inline void store_int8(const int32_t *acc, const float *rowScales,
 BK_AMX void bk_gemm_int8_amx(const uint8_t *packed, const float *rowScales, size_t rows, size_t k, const int8_t *w,
                              const float *wScales, const int32_t *wSums, const float *bias, float *y, size_t ldy,
                              size_t n0, size_t n1) {
-    configure_tiles();
-    size_t kq = k / 4, mb = bk_packed_rows(rows) / 16;
-    int32_t acc[4][256];
-    for (size_t n = n0; n < n1; n += 32) {
-        int two_n = n + 32 <= n1;
-        for (size_t b = 0; b < mb; b += 2) {
-            int two_b = b + 2 <= mb;
-            _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-            const uint8_t *a0 = packed + b * kq * 64, *a1 = a0 + kq * 64;
-            const int8_t *w0 = w + n * k, *w1 = w0 + 16 * k;
-            for (size_t q = 0; q < kq; q += 16) {
-                _tile_loadd(4, w0 + 4 * q, k);
-                _tile_loadd(6, a0 + q * 64, 64);
-                _tile_dpbsud(0, 4, 6);
-                if (two_b) {
-                    _tile_loadd(7, a1 + q * 64, 64);
-                    _tile_dpbsud(1, 4, 7);
-                }
-                if (two_n) {
-                    _tile_loadd(5, w1 + 4 * q, k);
-                    _tile_dpbsud(2, 5, 6);
-                    if (two_b) _tile_dpbsud(3, 5, 7);
-                }
-            }
-            _tile_stored(0, acc[0], 64);
-            store_int8(acc[0], rowScales, wScales, wSums, bias, y, ldy, n, b * 16, rows);
-            if (two_b) {
-                _tile_stored(1, acc[1], 64);
-                store_int8(acc[1], rowScales, wScales, wSums, bias, y, ldy, n, (b + 1) * 16, rows);
-            }
-            if (two_n) {
-                _tile_stored(2, acc[2], 64);
-                store_int8(acc[2], rowScales, wScales, wSums, bias, y, ldy, n + 16, b * 16, rows);
-                if (two_b) {
-                    _tile_stored(3, acc[3], 64);
-                    store_int8(acc[3], rowScales, wScales, wSums, bias, y, ldy, n + 16, (b + 1) * 16, rows);
-                }
-            }
-        }
-    }
-    _tile_release();
+#define STORE_INT8(acc, n, row0) store_int8(acc, rowScales, wScales, wSums, bias, y, ldy, n, row0, rows)
+    AMX_GEMM(1, _tile_dpbsud, int32_t, STORE_INT8)
+#undef STORE_INT8
 }
 #else
 int bk_has_amx(void) { return 0; }

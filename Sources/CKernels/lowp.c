@@ -14,6 +14,7 @@
 #include "few_rows.h"
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 #include <stdint.h>
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
@@ -352,6 +353,57 @@ BK_AVX512 static void gemm_int8_avx512(const uint8_t *packed, const float *rowSc
         }
     }
 }
+
+// Few rows (decoding) with AVX512_VNNI: each row is quantised to u8 (per-row symmetric scale,
+// +128, as the many-rows kernel does), then every 64 k of a weight row are one vpdpbusd per row
+// (16 int32 lanes of 4-term sums) instead of widening each weight to fp32. Four weight rows at a
+// time share the activation loads. k must be a multiple of 64.
+BK_AVX512 static void few_rows_int8_vnni(const float *x, size_t rows, size_t k, const int8_t *w, const float *scales,
+                                         const int32_t *wSums, const float *bias, float *y, size_t ldy, size_t n0,
+                                         size_t n1, uint8_t *xq, float *xs) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * k;
+        __m512 amax = _mm512_setzero_ps();
+        for (size_t i = 0; i < k; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(xr + i)));
+        float m = _mm512_reduce_max_ps(amax), scale = m > 0 ? m / 127.0f : 1.0f;
+        __m512 inv = _mm512_set1_ps(1.0f / scale);
+        __m512i off = _mm512_set1_epi32(128);
+        for (size_t i = 0; i < k; i += 16) {
+            __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xr + i), inv)), off);
+            _mm_storeu_si128((__m128i *)(xq + r * k + i), _mm512_cvtusepi32_epi8(v));
+        }
+        xs[r] = scale;
+    }
+    size_t n = n0;
+    for (; n + 4 <= n1; n += 4) {
+        const int8_t *w0 = w + n * k;
+        for (size_t r = 0; r < rows; r++) {
+            __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                              _mm512_setzero_si512()};
+            const uint8_t *xr = xq + r * k;
+            for (size_t i = 0; i < k; i += 64) {
+                __m512i xv = _mm512_loadu_si512((const void *)(xr + i));
+                for (int c = 0; c < 4; c++) {
+                    if (r == 0) __builtin_prefetch(w0 + (c + 8) * k + i);
+                    acc[c] = _mm512_dpbusd_epi32(acc[c], xv, _mm512_loadu_si512((const void *)(w0 + c * k + i)));
+                }
+            }
+            for (int c = 0; c < 4; c++) {
+                int32_t exact = _mm512_reduce_add_epi32(acc[c]) - 128 * wSums[n + c];
+                y[r * ldy + n + c] = (float)exact * (xs[r] * scales[n + c]) + (bias ? bias[n + c] : 0.0f);
+            }
+        }
+    }
+    for (; n < n1; n++)
+        for (size_t r = 0; r < rows; r++) {
+            __m512i acc = _mm512_setzero_si512();
+            for (size_t i = 0; i < k; i += 64)
+                acc = _mm512_dpbusd_epi32(acc, _mm512_loadu_si512((const void *)(xq + r * k + i)),
+                                          _mm512_loadu_si512((const void *)(w + n * k + i)));
+            int32_t exact = _mm512_reduce_add_epi32(acc) - 128 * wSums[n];
+            y[r * ldy + n] = (float)exact * (xs[r] * scales[n]) + (bias ? bias[n] : 0.0f);
+        }
+}
 #endif
 
 void bk_pack_a_bf16(const float *x, size_t rows, size_t k, uint16_t *packed) {
@@ -399,4 +451,25 @@ void bk_gemm_int8(const uint8_t *packed, const float *rowScales, size_t rows, si
 #endif
     (void)packed; (void)rowScales; (void)rows; (void)k; (void)w; (void)wScales; (void)wSums; (void)bias;
     (void)y; (void)ldy; (void)n0; (void)n1;
+}
+
+int bk_linear_few_rows_int8_vnni(const float *x, size_t rows, size_t k, const int8_t *w, const float *scales,
+                                 const int32_t *wSums, const float *bias, float *y, size_t ldy, size_t n0, size_t n1) {
+#if BK_X86
+    if (!bk_has_int8_gemm() || k % 64 != 0 || rows == 0) return 0;
+    uint8_t *xq = malloc(rows * k);
+    float *xs = malloc(rows * sizeof(float));
+    if (!xq || !xs) {
+        free(xq);
+        free(xs);
+        return 0;
+    }
+    few_rows_int8_vnni(x, rows, k, w, scales, wSums, bias, y, ldy, n0, n1, xq, xs);
+    free(xq);
+    free(xs);
+    return 1;
+#else
+    (void)x; (void)rows; (void)k; (void)w; (void)scales; (void)wSums; (void)bias; (void)y; (void)ldy; (void)n0; (void)n1;
+    return 0;
+#endif
 }

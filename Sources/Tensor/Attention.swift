@@ -37,7 +37,7 @@ public func multiHeadAttention(
         // tiny BLAS calls, heads spread over the cores; keys/values are read once per row.
         let scratchStride = keyLength
         let items = batch * heads
-        Parallel.forEachChunk(items, minChunk: 8) { part in
+        Parallel.forEachChunk(items, minChunk: 2) { part in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchStride, 1))
             defer { scratch.deallocate() }
             for item in part {

@@ -21,12 +21,19 @@ extension Linear {
                 Parallel.forEachChunk(n, minChunk: 128) { part in
                     bk_linear_few_rows_f16(x, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
                 }
-            case let .int8(s, scales, _, _, _):
+            case let .int8(s, scales, sums, _, _):
+                // AVX512_VNNI with the rows quantised (as the many-rows kernel does), else
+                // weight-only: int8 widened to fp32 against fp32 activations.
                 let w = s.raw.assumingMemoryBound(to: Int8.self)
                 scales.withUnsafeBufferPointer { sc in
-                    Parallel.forEachChunk(n, minChunk: 128) { part in
-                        bk_linear_few_rows_int8(x, rows, k, w, sc.baseAddress!, biasPointer, y, n,
-                                                part.lowerBound, part.upperBound)
+                    sums.withUnsafeBufferPointer { su in
+                        Parallel.forEachChunk(n, minChunk: 128) { part in
+                            if bk_linear_few_rows_int8_vnni(x, rows, k, w, sc.baseAddress!, su.baseAddress!, biasPointer, y,
+                                                            n, part.lowerBound, part.upperBound) == 0 {
+                                bk_linear_few_rows_int8(x, rows, k, w, sc.baseAddress!, biasPointer, y, n,
+                                                        part.lowerBound, part.upperBound)
+                            }
+                        }
                     }
                 }
             case .f32: fatalError("unreachable: fp32 weights take applyF32")

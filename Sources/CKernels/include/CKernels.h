@@ -113,6 +113,12 @@ void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const unsign
 void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, const signed char *w, const float *scales,
                              const float *bias, float *y, size_t ldy, size_t n0, size_t n1);
 
+/// As bk_linear_few_rows_int8 with AVX512_VNNI, the rows quantised to u8 per row (as the
+/// many-rows kernel does; wSums are the weight rows' int8 sums). Returns 0, computing nothing,
+/// where VNNI is missing or k is not a multiple of 64 (then use bk_linear_few_rows_int8).
+int bk_linear_few_rows_int8_vnni(const float *x, size_t rows, size_t k, const signed char *w, const float *scales,
+                                 const int *wSums, const float *bias, float *y, size_t ldy, size_t n0, size_t n1);
+
 /// 1 when a many-rows bf16 kernel runs on this CPU (AMX tiles on Intel, AVX512_BF16 on AMD);
 /// else callers widen weights to fp32 and use BLAS.
 int bk_has_bf16_gemm(void);
