@@ -51,7 +51,7 @@ public final class BlipServer: Sendable {
     public let services: BlipServices
     public let limits: ServerLimits
     public let metrics: ServerMetrics
-    let captionBatcher: DynamicBatcher<RGBImage, String, CaptionKey>?
+    let captionBatcher: DynamicBatcher<RGBImage, [String], CaptionKey>?
     let answerBatcher: DynamicBatcher<QuestionJob, [String], GenerationKey>?
     let matchBatcher: DynamicBatcher<MatchJob, [MatchScore], Int>?
     let decoder: ImageDecodingPool
@@ -87,7 +87,7 @@ public final class BlipServer: Sendable {
                 name: "caption", maxBatchSize: limits.maxBatchSize, maxWait: wait, queueLimit: limits.queueLimit,
                 thread: thread("caption"), observer: { [metrics] in metrics.record(model: "caption", event: $0) }
             ) { images, key in
-                try service.captions(for: images, prompt: key.prompt, options: key.options)
+                try service.captionSequences(for: images, prompt: key.prompt, options: key.options)
             }
         } else {
             captionBatcher = nil
@@ -256,11 +256,17 @@ public final class BlipServer: Sendable {
                  headers: [.retryAfter: String(limits.retryAfterSeconds)])
     }
 
+    /// The best caption of `image`.
     func caption(_ image: RGBImage, prompt: String?, parameters: GenerationParameters) async throws -> String {
+        try await captionSequences(image, prompt: prompt, parameters: parameters).first ?? ""
+    }
+
+    /// `num_return_sequences` captions of `image` (one by default), best first.
+    func captionSequences(_ image: RGBImage, prompt: String?, parameters: GenerationParameters) async throws -> [String] {
         guard let batcher = captionBatcher, let service = services.caption else {
             throw APIError.modelNotLoaded("captioning", option: "--caption-model")
         }
-        let options = try parameters.resolve(defaults: service.defaultGeneration, limits: limits)
+        let options = try parameters.resolve(defaults: service.defaultGeneration, limits: limits, sequences: true)
         let key = CaptionKey(prompt: prompt, options: options, solo: options.doSample ? UUID() : nil)
         return try await queued { try await batcher.submit(image, key: key) }
     }

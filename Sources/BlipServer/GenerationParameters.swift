@@ -14,13 +14,15 @@ public struct GenerationParameters: Decodable, Sendable, Equatable {
     public var topP: Double?
     public var temperature: Double?
     public var seed: UInt64?
+    /// Captions per image (beam search: at most num_beams; sampling: independent samples).
+    public var numReturnSequences: Int?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case maxNewTokens = "max_new_tokens", minNewTokens = "min_new_tokens", numBeams = "num_beams"
         case lengthPenalty = "length_penalty", repetitionPenalty = "repetition_penalty", doSample = "do_sample"
-        case topK = "top_k", topP = "top_p", temperature, seed
+        case topK = "top_k", topP = "top_p", temperature, seed, numReturnSequences = "num_return_sequences"
     }
 
     /// The JSON keys understood (also form field names of the multipart endpoints).
@@ -40,6 +42,7 @@ public struct GenerationParameters: Decodable, Sendable, Equatable {
         r.topP = o.topP ?? topP
         r.temperature = o.temperature ?? temperature
         r.seed = o.seed ?? seed
+        r.numReturnSequences = o.numReturnSequences ?? numReturnSequences
         return r
     }
 
@@ -63,6 +66,7 @@ public struct GenerationParameters: Decodable, Sendable, Equatable {
         p.minNewTokens = try int(.minNewTokens)
         p.numBeams = try int(.numBeams)
         p.topK = try int(.topK)
+        p.numReturnSequences = try int(.numReturnSequences)
         p.lengthPenalty = try double(.lengthPenalty)
         p.repetitionPenalty = try double(.repetitionPenalty)
         p.topP = try double(.topP)
@@ -82,8 +86,9 @@ public struct GenerationParameters: Decodable, Sendable, Equatable {
     }
 
     /// The model's defaults with these values applied, validated against the model's rules and
-    /// the server's caps. Throws 422 naming the bad option.
-    func resolve(defaults: GenerationOptions, limits: ServerLimits) throws -> GenerationOptions {
+    /// the server's caps. `sequences`: the endpoint returns several sequences (captions); elsewhere
+    /// `num_return_sequences` above 1 is refused. Throws 422 naming the bad option.
+    func resolve(defaults: GenerationOptions, limits: ServerLimits, sequences: Bool = false) throws -> GenerationOptions {
         var g = defaults
         if let maxNewTokens { g.maxNewTokens = maxNewTokens }
         if let minNewTokens { g.minNewTokens = minNewTokens }
@@ -95,8 +100,17 @@ public struct GenerationParameters: Decodable, Sendable, Equatable {
         if let topP { g.topP = topP }
         if let temperature { g.temperature = temperature }
         if let seed { g.seed = seed }
-        // One answer per input: the server returns the best sequence only.
+        // One answer per input unless the endpoint returns several captions.
         g.numReturnSequences = 1
+        if let n = numReturnSequences {
+            guard sequences || n == 1 else {
+                throw APIError.unprocessable("num_return_sequences applies to captions only", type: "invalid_parameter")
+            }
+            guard n <= limits.maxBeamsLimit else {
+                throw APIError.unprocessable("num_return_sequences must be at most \(limits.maxBeamsLimit)", type: "invalid_parameter")
+            }
+            g.numReturnSequences = n
+        }
         if let m = g.maxNewTokens, m > limits.maxNewTokensLimit {
             throw APIError.unprocessable("max_new_tokens must be at most \(limits.maxNewTokensLimit)", type: "invalid_parameter")
         }

@@ -53,7 +53,8 @@ let openAPISpec = #"""
             "prompt": {"type": "string", "description": "Conditional captioning prefix"},
             "max_new_tokens": {"type": "integer"}, "min_new_tokens": {"type": "integer"}, "num_beams": {"type": "integer"},
             "length_penalty": {"type": "number"}, "repetition_penalty": {"type": "number"}, "do_sample": {"type": "boolean"},
-            "top_k": {"type": "integer"}, "top_p": {"type": "number"}, "temperature": {"type": "number"}, "seed": {"type": "integer"}
+            "top_k": {"type": "integer"}, "top_p": {"type": "number"}, "temperature": {"type": "number"}, "seed": {"type": "integer"},
+            "num_return_sequences": {"type": "integer", "description": "Captions to return (then also \"captions\", best first)"}
           }}}}},
         "responses": {
           "200": {"description": "The caption", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
@@ -137,6 +138,7 @@ let openAPISpec = #"""
           "max_new_tokens": {"type": "integer", "minimum": 1},
           "min_new_tokens": {"type": "integer", "minimum": 0},
           "num_beams": {"type": "integer", "minimum": 1},
+          "num_return_sequences": {"type": "integer", "minimum": 1, "description": "Captions only: also return \"captions\", best first (beam search: at most num_beams)"},
           "length_penalty": {"type": "number"},
           "repetition_penalty": {"type": "number", "exclusiveMinimum": 0},
           "do_sample": {"type": "boolean"},
@@ -161,6 +163,7 @@ let openAPISpec = #"""
         "type": "object",
         "properties": {
           "caption": {"type": "string"},
+          "captions": {"type": "array", "items": {"type": "string"}, "description": "With num_return_sequences: every caption, best first"},
           "answer": {"type": "string"},
           "inference_time_ms": {"type": "number"}
         },

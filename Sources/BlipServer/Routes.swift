@@ -171,8 +171,16 @@ extension BlipServer {
             return jsonResponse(["answer": answer, "inference_time_ms": milliseconds(since: started)])
         }
         let prompt = try payload.prompt.map { try checkText($0, field: "prompt", limits: limits) }
-        let caption = try await caption(image, prompt: prompt, parameters: parameters)
-        return jsonResponse(["caption": caption, "inference_time_ms": milliseconds(since: started)])
+        let captions = try await captionSequences(image, prompt: prompt, parameters: parameters)
+        return captionResponse(captions, parameters: parameters, started: started)
+    }
+
+    /// `{"caption", "inference_time_ms"}`, plus `"captions"` (best first) when
+    /// `num_return_sequences` was given.
+    func captionResponse(_ captions: [String], parameters: GenerationParameters, started: ContinuousClock.Instant) -> Response {
+        var body: [String: Any] = ["caption": captions.first ?? "", "inference_time_ms": milliseconds(since: started)]
+        if parameters.numReturnSequences != nil { body["captions"] = captions }
+        return jsonResponse(body)
     }
 
     func captionUpload(_ request: Request) async throws -> Response {
@@ -182,8 +190,8 @@ extension BlipServer {
         let prompt = try form.fields["prompt"].flatMap { $0.isEmpty ? nil : try checkText($0, field: "prompt", limits: limits) }
         try requireModel(.caption)
         let image = try await decodeImage(form: form)
-        let caption = try await caption(image, prompt: prompt, parameters: parameters)
-        return jsonResponse(["caption": caption, "inference_time_ms": milliseconds(since: started)])
+        let captions = try await captionSequences(image, prompt: prompt, parameters: parameters)
+        return captionResponse(captions, parameters: parameters, started: started)
     }
 
     func vqaUpload(_ request: Request) async throws -> Response {

@@ -29,6 +29,15 @@ public protocol CaptionService: Sendable {
     var defaultGeneration: GenerationOptions { get }
     /// One caption per image. `prompt` conditions the captions (nil: unconditional).
     func captions(for images: [RGBImage], prompt: String?, options: GenerationOptions) throws -> [String]
+    /// `options.numReturnSequences` captions per image, best first (the default gives
+    /// `captions(for:prompt:options:)`'s one).
+    func captionSequences(for images: [RGBImage], prompt: String?, options: GenerationOptions) throws -> [[String]]
+}
+
+extension CaptionService {
+    public func captionSequences(for images: [RGBImage], prompt: String?, options: GenerationOptions) throws -> [[String]] {
+        try captions(for: images, prompt: prompt, options: options).map { [$0] }
+    }
 }
 
 /// One image with the questions asked about it (the image is encoded once for all of them).

@@ -40,6 +40,45 @@ final class TinyModelTests: XCTestCase {
     }
 
     /// `/info` names each model's precision and threads; a bf16 captioner still answers.
+    /// `num_return_sequences` over HTTP: every beam's caption, best first, as the library gives
+    /// them; refused where one answer is returned (VQA).
+    func testNumReturnSequences() async throws {
+        let tiny = Self.fixtures.appendingPathComponent("tiny")
+        let captioner = try BlipCaptioner(modelDirectory: tiny)
+        var options = captioner.defaultOptions
+        options.generation.numBeams = 3
+        options.generation.numReturnSequences = 3
+        options.generation.maxNewTokens = 8
+        let expected = try await captioner.captions(for: [RGBImage(data: Fixture.astronaut)], options: options)[0].map(\.text)
+        XCTAssertEqual(expected.count, 3)
+        let server = BlipServer(services: BlipServices(
+            caption: try CaptionerService(modelDirectory: tiny),
+            questionAnswering: try QuestionAnswererService(modelDirectory: Self.fixtures.appendingPathComponent("tiny-vqa"))))
+        let image = Fixture.astronaut.base64EncodedString()
+        try await withClient(server) { client in
+            try await client.execute(uri: "/api/v1/inference/blip", method: .post, headers: jsonHeaders,
+                                     body: body(["image": image, "max_new_tokens": 8, "num_beams": 3, "num_return_sequences": 3])) { r in
+                XCTAssertEqual(r.status, .ok)
+                XCTAssertEqual(json(r)["captions"] as? [String], expected)
+                XCTAssertEqual(json(r)["caption"] as? String, expected[0])
+            }
+            let (headers, form) = multipart(fields: [("max_new_tokens", "8"), ("num_beams", "3"), ("num_return_sequences", "3")],
+                                            file: Fixture.astronaut)
+            try await client.execute(uri: "/caption", method: .post, headers: headers, body: form) { r in
+                XCTAssertEqual(json(r)["captions"] as? [String], expected)
+            }
+            try await client.execute(uri: "/api/v1/inference/blip", method: .post, headers: jsonHeaders,
+                                     body: body(["image": image, "max_new_tokens": 8, "num_beams": 2, "num_return_sequences": 3])) { r in
+                XCTAssertEqual(r.status, .unprocessableContent)  // more sequences than beams
+            }
+            try await client.execute(uri: "/api/v1/inference/blip", method: .post, headers: jsonHeaders,
+                                     body: body(["image": image, "question": "what is it?", "num_return_sequences": 2])) { r in
+                XCTAssertEqual(r.status, .unprocessableContent)
+                XCTAssertTrue(String(buffer: r.body).contains("captions only"), String(buffer: r.body))
+            }
+        }
+    }
+
     func testInfoShowsEachModelsPrecision() async throws {
         let caption = try CaptionerService(modelDirectory: Self.fixtures.appendingPathComponent("tiny"), precision: .bf16,
                                            compute: ComputeSettings(threads: 3))

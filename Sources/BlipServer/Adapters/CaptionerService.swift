@@ -26,4 +26,8 @@ public struct CaptionerService: CaptionService {
         let results = try captioner.captions(for: images, options: CaptionOptions(prompt: prompt, generation: options))
         return results.map { $0.first?.text ?? "" }
     }
+
+    public func captionSequences(for images: [RGBImage], prompt: String?, options: GenerationOptions) throws -> [[String]] {
+        try captioner.captions(for: images, options: CaptionOptions(prompt: prompt, generation: options)).map { $0.map(\.text) }
+    }
 }
