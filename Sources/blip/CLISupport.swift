@@ -32,8 +32,21 @@ func printJSONLine(_ object: [String: Any]) throws {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// The model option shared by every command: a local directory or a hub id.
-struct ModelOption: ParsableArguments {
+/// The hub id a command uses when `--model` is not given.
+protocol DefaultModel {
+    static var id: String { get }
+}
+
+/// caption, tokenize, preprocess, dump: the captioning base model.
+enum CaptionModel: DefaultModel { static var id: String { ModelResolver.defaultModel } }
+/// vqa: the VQA base model.
+enum VQAModel: DefaultModel { static var id: String { ModelResolver.defaultVQAModel } }
+/// match, embed, index: the retrieval (ITM) base model.
+enum RetrievalModel: DefaultModel { static var id: String { ModelResolver.defaultRetrievalModel } }
+
+/// The model option shared by every command: a local directory or a hub id, with the command's
+/// own default (`Default`), which its `--help` names.
+struct ModelOption<Default: DefaultModel>: ParsableArguments {
     @OptionGroup var threadsOption: ThreadsOption
 
     @Option(help: ArgumentHelp(
@@ -44,17 +57,16 @@ struct ModelOption: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp(
         "Model directory, or hub id OWNER/NAME[@REVISION] (an existing directory wins).",
-        discussion: "Default: \(ModelResolver.defaultModel) for caption, tokenize, preprocess and dump; "
-            + "\(ModelResolver.defaultVQAModel) for vqa; \(ModelResolver.defaultRetrievalModel) for match, embed and index. "
+        discussion: "Default: \(Default.id). "
             + "Hub ids resolve through the Hugging Face cache (HF_HUB_CACHE, HF_HOME); missing files are "
             + "downloaded from HF_ENDPOINT with HF_TOKEN; HF_HUB_OFFLINE=1 uses the cache only."))
     var model: String?
 
     /// The model directory: `model` when it is a local path, else the hub snapshot (downloaded if
-    /// needed); the captioning base model when `--model` is not given.
-    var url: URL { get throws { try url(default: ModelResolver.defaultModel) } }
+    /// needed); the command's default model when `--model` is not given.
+    var url: URL { get throws { try url(default: Default.id) } }
 
-    /// As `url`, with the task's own default hub id when `--model` is not given.
+    /// As `url`, with another default hub id (a command whose task picks the model kind).
     func url(default id: String) throws -> URL { try ModelResolver.resolve(model ?? id) }
 }
 

@@ -7,7 +7,7 @@ struct CaptionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caption", abstract: "Caption images (BlipForConditionalGeneration).")
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<CaptionModel>
 
     @Option(help: "Conditional captioning prompt, e.g. \"a picture of\".")
     var prompt: String?

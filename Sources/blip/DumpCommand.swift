@@ -12,7 +12,7 @@ struct DumpCommand: ParsableCommand {
             --input-ids, answer_decoder_logits instead of decoder_logits.
             """)
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<CaptionModel>
 
     @OptionGroup var imageOptions: ImageInputOptions
 

@@ -14,7 +14,7 @@ struct EmbedCommand: ParsableCommand {
             {"image": PATH, "embedding": [...]} / {"text": TEXT, "embedding": [...]}.
             """)
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<RetrievalModel>
 
     @Flag(help: "One JSON object per line.")
     var json = false
@@ -37,7 +37,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), precision: modelOption.precision, compute: modelOption.compute)
+            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
             matcher.imageBatchSize = batchSize
             matcher.textBatchSize = batchSize
             if !texts.isEmpty {

@@ -44,7 +44,7 @@ struct IndexAddCommand: ParsableCommand {
             command again finishes the job. Unreadable images are listed on stderr and skipped.
             """)
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<RetrievalModel>
     @OptionGroup var indexOption: IndexFileOption
 
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images embedded and committed together.")
@@ -68,7 +68,7 @@ struct IndexAddCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: .transformers, precision: modelOption.precision, compute: modelOption.compute)
+            let model = try makeIndexModel(modelDirectory: modelOption.url, itmMode: .transformers, precision: modelOption.precision, compute: modelOption.compute)
             let index = try ImageIndex(path: indexOption.index)
             let reporter = ProgressReporter(unit: "files")
             var options = ImageIndex.AddOptions(batchSize: batchSize, maxPixels: imageOptions.maxPixels, rehash: rehash)
@@ -119,7 +119,7 @@ struct IndexSearchCommand: ParsableCommand {
             is needed.
             """)
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<RetrievalModel>
 
     @OptionGroup var imageOptions: ImageInputOptions
 
@@ -170,7 +170,7 @@ struct IndexSearchCommand: ParsableCommand {
             }
             // Open the index before loading the model: a wrong path fails fast.
             let gallery = try ImageIndex(path: index!, create: false)
-            let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: itmMode, precision: modelOption.precision, compute: modelOption.compute)
+            let model = try makeIndexModel(modelDirectory: modelOption.url, itmMode: itmMode, precision: modelOption.precision, compute: modelOption.compute)
             let hits: [ImageHit]
             if let image {
                 let picture = try imageOptions.load(image)
@@ -198,7 +198,7 @@ struct IndexSearchCommand: ParsableCommand {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !list.isEmpty else { throw ValidationError("\(textsPath): no texts (one per line)") }
         let picture = try imageOptions.load(imagePath)
-        let model = try makeIndexModel(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), itmMode: itmMode, precision: modelOption.precision, compute: modelOption.compute)
+        let model = try makeIndexModel(modelDirectory: modelOption.url, itmMode: itmMode, precision: modelOption.precision, compute: modelOption.compute)
         let hits = try ImageIndex.rankTexts(list, image: picture, embedder: model, topK: topK, rerank: rerank,
                                             reranker: rerank > 0 ? model : nil)
         for hit in hits {

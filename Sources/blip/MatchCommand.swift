@@ -13,7 +13,7 @@ struct MatchCommand: ParsableCommand {
             --json {"image", "text", "itm_probability", "itc_cosine"}.
             """)
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<RetrievalModel>
 
     @Flag(help: "Put [ENC] first for ITM, as the official BLIP retrieval evaluation does (default: [CLS], as transformers).")
     var official = false
@@ -42,7 +42,7 @@ struct MatchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url(default: ModelResolver.defaultRetrievalModel), precision: modelOption.precision, compute: modelOption.compute)
+            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
             let rgb = try imageOptions.load(image)
             let mode: ITMInputMode = official ? .official : .transformers
             let matches = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)

@@ -7,7 +7,7 @@ struct PreprocessCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "preprocess", abstract: "Write an image's pixel_values as float32 [1, 3, H, W] .npy.")
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<CaptionModel>
 
     @Option(help: "Output .npy file (written atomically).")
     var output: String

@@ -7,7 +7,7 @@ struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize", abstract: "Print the token ids of texts ([CLS] ... [SEP]).")
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<CaptionModel>
 
     @Flag(help: "One JSON object per line: {\"text\", \"ids\"}.")
     var json = false

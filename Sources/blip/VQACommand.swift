@@ -11,7 +11,7 @@ struct VQACommand: ParsableCommand {
             + "blip vqa IMAGE Q [Q2 ...] asks about one image (an argument that names an existing file is refused "
             + "as a question). Default model: \(ModelResolver.defaultVQAModel).")
 
-    @OptionGroup var modelOption: ModelOption
+    @OptionGroup var modelOption: ModelOption<VQAModel>
 
     @Option(parsing: .unconditional, help: "Beam search width (1: greedy).")
     var beams: Int?
@@ -66,7 +66,7 @@ struct VQACommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url(default: ModelResolver.defaultVQAModel), precision: modelOption.precision, compute: modelOption.compute)
+            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
             let candidates = try answers.map(Self.loadCandidates)
             let (images, questions) = imagesAndQuestions
             let output = ResultPrinter(json: json, prefixWithImage: images.count > 1)

@@ -88,6 +88,21 @@ final class CLITests: XCTestCase {
 
     // MARK: Success, one per command
 
+    /// Each subcommand's --help names its own default model, and only that one.
+    func testHelpNamesTheCommandsOwnDefaultModel() throws {
+        let ids = ["Salesforce/blip-image-captioning-base", "Salesforce/blip-vqa-base", "Salesforce/blip-itm-base-coco"]
+        for (command, expected) in [(["caption"], 0), (["tokenize"], 0), (["vqa"], 1), (["match"], 2), (["embed"], 2),
+                                    (["index", "add"], 2)] {
+            let help = try run(command + ["--help"])
+            XCTAssertEqual(help.status, 0, "\(command)")
+            let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            XCTAssertTrue(text.contains("Default: \(ids[expected])"), "\(command): \(text.prefix(400))")
+            for (i, id) in ids.enumerated() where i != expected {
+                XCTAssertFalse(text.contains(id), "\(command) --help names \(id)")
+            }
+        }
+    }
+
     func testCaptionVQAAndMatchSucceed() throws {
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("tiny/expected.json"))) as? [String: Any]
         let cases = try XCTUnwrap(expected?["cases"] as? [[String: Any]])
