@@ -53,9 +53,11 @@ extension ImageIndex {
     ///
     /// With `rerank` K > 0, the best `max(K, topK)` ITC candidates are fetched and the first K re-scored
     /// `itc + itm` with `reranker` (BLIP's official two-stage retrieval); re-ranked hits come first.
+    /// Re-ranking reads and encodes those K images again; `progress(done, K)` follows it.
     public func search(text: String, embedder: any ImageEmbedder, topK: Int = 10, rerank: Int = 0,
                        reranker: (any ImageTextReranker)? = nil,
-                       maxPixels: Int = RGBImage.defaultMaxPixels) throws -> SearchResults<ImageHit> {
+                       maxPixels: Int = RGBImage.defaultMaxPixels,
+                       progress: ((Int, Int) -> Void)? = nil) throws -> SearchResults<ImageHit> {
         try validateSearch(topK: topK, rerank: rerank, reranker: reranker)
         let matrix = try matrix(for: embedder)
         if matrix.rows == 0 { return SearchResults(hits: [], failures: []) }
@@ -89,6 +91,7 @@ extension ImageIndex {
                     for (slot, value) in zip(slots, s) { itm[slot] = value }
                 }
                 start = end
+                progress?(start, head)
             }
         }
         let order = rerankOrder(itc: itc, itm: itm)

@@ -176,8 +176,12 @@ struct IndexSearchCommand: ParsableCommand {
                 let picture = try imageOptions.load(image)
                 hits = try gallery.search(image: picture, embedder: model, topK: topK)
             } else {
+                // Re-ranking encodes K images again: show how far it is.
+                let progress = rerank > 0 ? ProgressReporter(unit: "re-ranked images") : nil
                 let results = try gallery.search(text: query!, embedder: model, topK: topK, rerank: rerank,
-                                                 reranker: rerank > 0 ? model : nil)
+                                                 reranker: rerank > 0 ? model : nil,
+                                                 progress: progress.map { p in { done, total in p.update(done: done, total: total) } })
+                progress?.finish()
                 for failure in results.failures { printError("warning: not re-ranked: \(failure)") }
                 hits = results.hits
             }

@@ -180,7 +180,10 @@ final class ImageIndexTests: IndexTestCase {
             (paths[i], dot(fake.imageVector(images[i]), q), fake.itm(images[i], text))
         }.sorted { $0.1 + $0.2 > $1.1 + $1.2 }
 
-        let results = try index.search(text: text, embedder: fake, topK: 5, rerank: k, reranker: fake)
+        var reported: [[Int]] = []
+        let results = try index.search(text: text, embedder: fake, topK: 5, rerank: k, reranker: fake,
+                                       progress: { reported.append([$0, $1]) })
+        XCTAssertEqual(reported.last, [k, k], "re-ranking reports its progress up to K")
         XCTAssertTrue(results.failures.isEmpty)
         XCTAssertEqual(results.hits.map(\.path), expected.prefix(5).map(\.0))
         for (hit, e) in zip(results.hits, expected) {
