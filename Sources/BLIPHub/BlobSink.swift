@@ -13,9 +13,13 @@ final class BlobSink: HTTPBodySink, @unchecked Sendable {
     private(set) var total: Int64
     /// Body bytes received by this transfer.
     private(set) var received: Int64 = 0
+    private let onProgress: ((Int64) -> Void)?
+    private var reported: Int64 = -1
 
-    init(path: URL, expectedSize: Int64?, hashing: Bool, label: String, progress: Bool) throws {
+    init(path: URL, expectedSize: Int64?, hashing: Bool, label: String, progress: Bool,
+         onProgress: ((Int64) -> Void)? = nil) throws {
         self.path = path
+        self.onProgress = onProgress
         self.hashing = hashing
         let manager = FileManager.default
         try? manager.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -63,6 +67,10 @@ final class BlobSink: HTTPBodySink, @unchecked Sendable {
         total += Int64(data.count)
         received += Int64(data.count)
         progress.update(total)
+        if let onProgress, total - reported >= 1 << 20 {
+            reported = total
+            onProgress(total)
+        }
     }
 
     /// Flushes and closes the file.
@@ -70,6 +78,10 @@ final class BlobSink: HTTPBodySink, @unchecked Sendable {
         try? handle.synchronize()
         try? handle.close()
         progress.finish(total)
+        if let onProgress, total != reported {
+            reported = total
+            onProgress(total)
+        }
     }
 
     /// The sha256 of the whole file (when hashing).

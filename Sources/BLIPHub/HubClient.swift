@@ -17,6 +17,22 @@ public struct HubFile: Sendable, Hashable {
     }
 }
 
+/// How far one file's download is (for progress callbacks).
+public struct HubDownloadProgress: Sendable, Equatable {
+    /// Path inside the repository, e.g. `model.safetensors`.
+    public var file: String
+    /// Bytes of the file on disk now (resumed bytes included).
+    public var bytes: Int64
+    /// The file's size as the hub reports it (nil when unknown).
+    public var totalBytes: Int64?
+
+    public init(file: String, bytes: Int64, totalBytes: Int64?) {
+        self.file = file
+        self.bytes = bytes
+        self.totalBytes = totalBytes
+    }
+}
+
 /// Resolves hub files to local paths the way huggingface_hub's `hf_hub_download` does: the cache
 /// first (`refs/REVISION` → `snapshots/COMMIT/FILE`), else downloaded from
 /// `{endpoint}/{repo}/resolve/{revision}/{file}` into `blobs/ETAG` and linked into the snapshot.
@@ -27,10 +43,16 @@ public struct HubFile: Sendable, Hashable {
 public struct HubClient: Sendable {
     /// Cache, endpoint, token and offline settings.
     public var environment: HubEnvironment
+    /// Called as downloads go (about every megabyte, and when a file is complete), on the
+    /// downloading thread. Cached files report nothing.
+    public var onProgress: (@Sendable (HubDownloadProgress) -> Void)?
 
-    /// A client with `environment` (default: from the process environment).
-    public init(environment: HubEnvironment = HubEnvironment()) {
+    /// A client with `environment` (default: from the process environment) and an optional
+    /// progress callback.
+    public init(environment: HubEnvironment = HubEnvironment(),
+                onProgress: (@Sendable (HubDownloadProgress) -> Void)? = nil) {
         self.environment = environment
+        self.onProgress = onProgress
     }
 
     /// The snapshot folder of `id` holding `files` (those that exist in the repository), downloading
@@ -192,7 +214,8 @@ public struct HubClient: Sendable {
         var retries = 0
         while true {
             let sink = try BlobSink(path: incomplete, expectedSize: meta.size, hashing: isSHA256,
-                                    label: file, progress: environment.showProgress)
+                                    label: file, progress: environment.showProgress,
+                                    onProgress: onProgress.map { report in { report(HubDownloadProgress(file: file, bytes: $0, totalBytes: meta.size)) } })
             if let size = meta.size, sink.resumeOffset == size {
                 sink.close()  // a complete partial (interrupted before the rename): only check it
                 try finish(incomplete, blob: blob, sink: sink, meta: meta, isSHA256: isSHA256, file: file)

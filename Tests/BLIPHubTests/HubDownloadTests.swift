@@ -76,6 +76,23 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(server.bodyBytes("/cdn/\(sha)"), weights.count)
     }
 
+    /// A progress callback sees the weights grow to their full size; cached files report nothing.
+    func testDownloadProgressCallback() throws {
+        let seen = ProgressLog()
+        var c = client()
+        c.onProgress = { seen.append($0) }
+        _ = try ModelResolver.resolve(HubModelID(repo)!, client: c)
+        let weightReports = seen.all.filter { $0.file == "model.safetensors" }
+        XCTAssertEqual(weightReports.last, HubDownloadProgress(file: "model.safetensors", bytes: Int64(weights.count),
+                                                               totalBytes: Int64(weights.count)))
+        XCTAssertEqual(weightReports.map(\.bytes), weightReports.map(\.bytes).sorted())
+        XCTAssertTrue(seen.all.contains { $0.file == "config.json" })
+        let again = ProgressLog()
+        c.onProgress = { again.append($0) }
+        _ = try ModelResolver.resolve(HubModelID(repo)!, client: c)
+        XCTAssertTrue(again.all.isEmpty, "cached files reported progress: \(again.all)")
+    }
+
     func testAsyncResolve() async throws {
         let directory = try await ModelResolver.resolve("\(repo)@v1", client: client())
         XCTAssertEqual(directory.lastPathComponent, v1Commit)
@@ -274,4 +291,12 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(resolved.standardizedFileURL.path, URL(fileURLWithPath: repo).standardizedFileURL.path)
         XCTAssertEqual(server.requests.count, 0)
     }
+}
+
+/// Progress reports collected from the downloading thread.
+final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [HubDownloadProgress] = []
+    var all: [HubDownloadProgress] { lock.withLock { items } }
+    func append(_ p: HubDownloadProgress) { lock.withLock { items.append(p) } }
 }
