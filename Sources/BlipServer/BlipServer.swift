@@ -54,6 +54,8 @@ public final class BlipServer: Sendable {
     let captionBatcher: DynamicBatcher<RGBImage, [String], CaptionKey>?
     let answerBatcher: DynamicBatcher<QuestionJob, [String], GenerationKey>?
     let matchBatcher: DynamicBatcher<MatchJob, [MatchScore], Int>?
+    /// The matching model's thread (`/embed` runs there, between its batches).
+    let matchThread: ModelThread?
     let decoder: ImageDecodingPool
     let admission: AdmissionCounter
     /// Request-body bytes buffered now (`maxBodyBytesInFlight`).
@@ -103,14 +105,17 @@ public final class BlipServer: Sendable {
             answerBatcher = nil
         }
         if let service = services.match {
+            let itmThread = thread("itm")
+            matchThread = itmThread
             matchBatcher = DynamicBatcher(
                 name: "itm", maxBatchSize: limits.maxBatchSize, maxWait: wait, queueLimit: limits.queueLimit,
-                thread: thread("itm"), observer: { [metrics] in metrics.record(model: "itm", event: $0) }
+                thread: itmThread, observer: { [metrics] in metrics.record(model: "itm", event: $0) }
             ) { jobs, _ in
                 try service.scores(for: jobs)
             }
         } else {
             matchBatcher = nil
+            matchThread = nil
         }
         self.threads = threads
         decoder = ImageDecodingPool(maxPixels: limits.maxImagePixels, applyExifOrientation: limits.applyExifOrientation)

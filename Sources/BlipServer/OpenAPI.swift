@@ -109,6 +109,24 @@ let openAPISpec = #"""
         }
       }
     },
+    "/embed": {
+      "post": {
+        "summary": "Unit ITC embedding of one image or one text (the dot product of an image's and a text's is their ITC cosine)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "image": {"type": "string", "format": "byte", "description": "Base64 JPEG, PNG or WebP"},
+          "text": {"type": "string"}
+        }, "description": "Exactly one of image or text"}}}},
+        "responses": {
+          "200": {"description": "The embedding", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "embedding": {"type": "array", "items": {"type": "number"}}, "dimensions": {"type": "integer"},
+            "inference_time_ms": {"type": "number"}}}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"$ref": "#/components/responses/ModelNotLoaded"},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Busy"}
+        }
+      }
+    },
     "/health": {
       "get": {"summary": "Liveness", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
         "type": "object", "properties": {"status": {"type": "string", "const": "ok"}}}}}}}}

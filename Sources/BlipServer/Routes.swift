@@ -23,6 +23,21 @@ struct InferenceRequest: Decodable {
     }
 }
 
+/// `POST /embed` JSON body: exactly one of an image or a text.
+struct EmbedRequest: Decodable {
+    var image: String?
+    var text: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case image, text }
+
+    init(from decoder: Decoder) throws {
+        try rejectUnknownFields(decoder, known: CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        image = try c.decodeIfPresent(String.self, forKey: .image)
+        text = try c.decodeIfPresent(String.self, forKey: .text)
+    }
+}
+
 /// `POST /match` JSON body.
 struct MatchRequest: Decodable {
     var image: String
@@ -107,6 +122,7 @@ extension BlipServer {
         router.post("/caption") { [self] request, _ in try await guarded(request) { try await captionUpload($0) } }
         router.post("/vqa") { [self] request, _ in try await guarded(request) { try await vqaUpload($0) } }
         router.post("/match") { [self] request, _ in try await guarded(request) { try await match($0) } }
+        router.post("/embed") { [self] request, _ in try await guarded(request) { try await embed($0) } }
         router.post("/") { [self] request, _ in try await guarded(request) { try await hosted($0) } }
     }
 
@@ -233,6 +249,31 @@ extension BlipServer {
             ["text": $0, "itm_probability": $1.itmProbability, "itc_cosine": $1.itcCosine]
         }
         return jsonResponse(["matches": matches, "inference_time_ms": milliseconds(since: started)])
+    }
+
+    /// `POST /embed`: the unit ITC embedding of one image (base64 `image`) or one `text`, as
+    /// `blip embed` prints it; the dot product of an image's and a text's is their ITC cosine.
+    func embed(_ request: Request) async throws -> Response {
+        try requireModel(.itm)
+        guard let thread = matchThread, let service = services.match else {
+            throw APIError.modelNotLoaded("image-text matching", option: "--itm-model")
+        }
+        let body = try await readBody(request)
+        let started = ContinuousClock.now
+        let payload = try decodeJSONBody(EmbedRequest.self, from: body)
+        let embedding: [Float]
+        switch (payload.image, payload.text) {
+        case let (image?, nil):
+            let decoded = try await decodeImage(base64: image, field: "image")
+            embedding = try await thread.run { try service.embeddings(images: [decoded]) }.first ?? []
+        case let (nil, text?):
+            let cleaned = try checkText(text, field: "text", limits: limits)
+            embedding = try await thread.run { try service.embeddings(texts: [cleaned]) }.first ?? []
+        default:
+            throw APIError.unprocessable("give exactly one of \"image\" (base64) or \"text\"", type: "missing_field")
+        }
+        return jsonResponse(["embedding": embedding.map { Double(shortest: $0) }, "dimensions": embedding.count,
+                             "inference_time_ms": milliseconds(since: started)])
     }
 
     /// A body that is the image itself (`image/*` or `application/octet-stream`), as the Hugging

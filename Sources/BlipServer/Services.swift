@@ -92,6 +92,20 @@ public struct MatchScore: Sendable, Equatable, Codable {
 public protocol MatchService: Sendable {
     var description: ModelDescription { get }
     func scores(for jobs: [MatchJob]) throws -> [[MatchScore]]
+    /// Unit ITC embeddings of images (`POST /embed`), one per image.
+    func embeddings(images: [RGBImage]) throws -> [[Float]]
+    /// Unit ITC embeddings of texts (`POST /embed`), one per text.
+    func embeddings(texts: [String]) throws -> [[Float]]
+}
+
+extension MatchService {
+    public func embeddings(images: [RGBImage]) throws -> [[Float]] {
+        throw APIError.unprocessable("this matching model does not provide embeddings", type: "unsupported")
+    }
+
+    public func embeddings(texts: [String]) throws -> [[Float]] {
+        throw APIError.unprocessable("this matching model does not provide embeddings", type: "unsupported")
+    }
 }
 
 /// The models a server runs; any of them may be absent (its endpoints then answer 404/422).

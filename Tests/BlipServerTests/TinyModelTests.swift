@@ -79,6 +79,34 @@ final class TinyModelTests: XCTestCase {
         }
     }
 
+    /// `/embed` gives the library's unit ITC vectors for an image and for a text.
+    func testEmbedMatchesTheLibrary() async throws {
+        let itm = Self.fixtures.appendingPathComponent("tiny-itm")
+        let matcher = try BlipImageTextMatcher(modelDirectory: itm)
+        let imageVector = try matcher.imageEmbeddings([RGBImage(data: Fixture.astronaut)])[0]
+        let textVector = try matcher.textEmbeddings(["a man in a space suit"])[0]
+        let server = BlipServer(services: BlipServices(match: try ImageTextMatcherService(modelDirectory: itm)))
+        try await withClient(server) { client in
+            for (request, expected) in [(["image": Fixture.astronaut.base64EncodedString()], imageVector),
+                                        (["text": "a man in a space suit"], textVector)] {
+                try await client.execute(uri: "/embed", method: .post, headers: jsonHeaders, body: body(request)) { r in
+                    XCTAssertEqual(r.status, .ok)
+                    let got = try XCTUnwrap(json(r)["embedding"] as? [Double]).map(Float.init)
+                    XCTAssertEqual(got.count, expected.count)
+                    XCTAssertEqual(json(r)["dimensions"] as? Int, expected.count)
+                    for (a, b) in zip(got, expected) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+                }
+            }
+            try await client.execute(uri: "/embed", method: .post, headers: jsonHeaders,
+                                     body: body(["image": Fixture.astronaut.base64EncodedString(), "text": "both"])) { r in
+                XCTAssertEqual(r.status, .unprocessableContent)
+            }
+            try await client.execute(uri: "/embed", method: .post, headers: jsonHeaders, body: body([String: String]())) { r in
+                XCTAssertEqual(r.status, .unprocessableContent)
+            }
+        }
+    }
+
     func testInfoShowsEachModelsPrecision() async throws {
         let caption = try CaptionerService(modelDirectory: Self.fixtures.appendingPathComponent("tiny"), precision: .bf16,
                                            compute: ComputeSettings(threads: 3))

@@ -22,6 +22,10 @@ public struct ImageTextMatcherService: MatchService {
         self.init(matcher: try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision, compute: compute), source: source ?? modelDirectory.path)
     }
 
+    public func embeddings(images: [RGBImage]) throws -> [[Float]] { try matcher.imageEmbeddings(images) }
+
+    public func embeddings(texts: [String]) throws -> [[Float]] { try matcher.textEmbeddings(texts) }
+
     public func scores(for jobs: [MatchJob]) throws -> [[MatchScore]] {
         let encodings = try matcher.encode(jobs.map(\.image))  // one vision pass for the batch
         return try zip(jobs, encodings).map { job, encoding in
