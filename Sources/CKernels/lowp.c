@@ -14,7 +14,6 @@
 #include "few_rows.h"
 #include <math.h>
 #include <string.h>
-#include <stdlib.h>
 #include <stdint.h>
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
@@ -259,6 +258,16 @@ BK_AVX512 static void gemm_bf16_avx512(const uint16_t *packed, size_t rows, size
     }
 }
 
+// The symmetric int8 scale of one activation row: max |x| / 127 (1 for an all-zero row).
+BK_AVX512 static inline float row_scale_int8(const float *xr, size_t k) {
+    __m512 amax = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= k; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(xr + i)));
+    float m = _mm512_reduce_max_ps(amax);
+    for (; i < k; i++) m = fabsf(xr[i]) > m ? fabsf(xr[i]) : m;
+    return m > 0 ? m / 127.0f : 1.0f;
+}
+
 // Packs x [rows, k] (k % 4 == 0) to u8 blocks [rows/16][k/4][16][4] holding round(x / s) + 128
 // with one symmetric scale s = max|x[r, :]| / 127 per row.
 BK_AVX512 static void pack_a_int8_avx512(const float *x, size_t rows, size_t k, uint8_t *packed, float *rowScales) {
@@ -273,12 +282,7 @@ BK_AVX512 static void pack_a_int8_avx512(const float *x, size_t rows, size_t k, 
                 continue;
             }
             const float *xr = x + row * k;
-            __m512 amax = _mm512_setzero_ps();
-            size_t i = 0;
-            for (; i + 16 <= k; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(xr + i)));
-            float m = _mm512_reduce_max_ps(amax);
-            for (; i < k; i++) m = fabsf(xr[i]) > m ? fabsf(xr[i]) : m;
-            float scale = m > 0 ? m / 127.0f : 1.0f, inv = 1.0f / scale;
+            float scale = row_scale_int8(xr, k), inv = 1.0f / scale;
             rowScales[row] = scale;
             __m512 vinv = _mm512_set1_ps(inv);
             __m512i off = _mm512_set1_epi32(128);
@@ -354,18 +358,14 @@ BK_AVX512 static void gemm_int8_avx512(const uint8_t *packed, const float *rowSc
     }
 }
 
-// Few rows (decoding) with AVX512_VNNI: each row is quantised to u8 (per-row symmetric scale,
-// +128, as the many-rows kernel does), then every 64 k of a weight row are one vpdpbusd per row
-// (16 int32 lanes of 4-term sums) instead of widening each weight to fp32. Four weight rows at a
-// time share the activation loads. k must be a multiple of 64.
-BK_AVX512 static void few_rows_int8_vnni(const float *x, size_t rows, size_t k, const int8_t *w, const float *scales,
-                                         const int32_t *wSums, const float *bias, float *y, size_t ldy, size_t n0,
-                                         size_t n1, uint8_t *xq, float *xs) {
+// Few rows (decoding) with AVX512_VNNI: the rows are quantised to u8 once per call
+// (bk_quantize_rows_u8: per-row symmetric scale, +128, as the many-rows kernel does), then every
+// 64 k of a weight row are one vpdpbusd per row (16 int32 lanes of 4-term sums) instead of
+// widening each weight to fp32. Four weight rows at a time share the activation loads.
+BK_AVX512 static void quantize_rows_u8_avx512(const float *x, size_t rows, size_t k, uint8_t *xq, float *xs) {
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * k;
-        __m512 amax = _mm512_setzero_ps();
-        for (size_t i = 0; i < k; i += 16) amax = _mm512_max_ps(amax, _mm512_abs_ps(_mm512_loadu_ps(xr + i)));
-        float m = _mm512_reduce_max_ps(amax), scale = m > 0 ? m / 127.0f : 1.0f;
+        float scale = row_scale_int8(xr, k);
         __m512 inv = _mm512_set1_ps(1.0f / scale);
         __m512i off = _mm512_set1_epi32(128);
         for (size_t i = 0; i < k; i += 16) {
@@ -374,6 +374,11 @@ BK_AVX512 static void few_rows_int8_vnni(const float *x, size_t rows, size_t k, 
         }
         xs[r] = scale;
     }
+}
+
+BK_AVX512 static void few_rows_int8_vnni(const uint8_t *xq, const float *xs, size_t rows, size_t k, const int8_t *w,
+                                         const float *scales, const int32_t *wSums, const float *bias, float *y,
+                                         size_t ldy, size_t n0, size_t n1) {
     size_t n = n0;
     for (; n + 4 <= n1; n += 4) {
         const int8_t *w0 = w + n * k;
@@ -453,23 +458,28 @@ void bk_gemm_int8(const uint8_t *packed, const float *rowScales, size_t rows, si
     (void)y; (void)ldy; (void)n0; (void)n1;
 }
 
-int bk_linear_few_rows_int8_vnni(const float *x, size_t rows, size_t k, const int8_t *w, const float *scales,
-                                 const int32_t *wSums, const float *bias, float *y, size_t ldy, size_t n0, size_t n1) {
+int bk_has_few_rows_int8_vnni(size_t k) {
 #if BK_X86
-    if (!bk_has_int8_gemm() || k % 64 != 0 || rows == 0) return 0;
-    uint8_t *xq = malloc(rows * k);
-    float *xs = malloc(rows * sizeof(float));
-    if (!xq || !xs) {
-        free(xq);
-        free(xs);
-        return 0;
-    }
-    few_rows_int8_vnni(x, rows, k, w, scales, wSums, bias, y, ldy, n0, n1, xq, xs);
-    free(xq);
-    free(xs);
-    return 1;
+    return bk_has_int8_gemm() && k % 64 == 0;
 #else
-    (void)x; (void)rows; (void)k; (void)w; (void)scales; (void)wSums; (void)bias; (void)y; (void)ldy; (void)n0; (void)n1;
+    (void)k;
     return 0;
 #endif
+}
+
+void bk_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_t *xq, float *xs) {
+#if BK_X86
+    if (bk_has_int8_gemm()) quantize_rows_u8_avx512(x, rows, k, xq, xs);
+#endif
+    (void)x; (void)rows; (void)k; (void)xq; (void)xs;
+}
+
+void bk_linear_few_rows_int8_vnni(const uint8_t *xq, const float *xs, size_t rows, size_t k, const int8_t *w,
+                                  const float *scales, const int32_t *wSums, const float *bias, float *y, size_t ldy,
+                                  size_t n0, size_t n1) {
+#if BK_X86
+    if (bk_has_int8_gemm()) few_rows_int8_vnni(xq, xs, rows, k, w, scales, wSums, bias, y, ldy, n0, n1);
+#endif
+    (void)xq; (void)xs; (void)rows; (void)k; (void)w; (void)scales; (void)wSums; (void)bias; (void)y; (void)ldy;
+    (void)n0; (void)n1;
 }

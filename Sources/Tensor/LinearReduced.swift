@@ -22,17 +22,25 @@ extension Linear {
                     bk_linear_few_rows_f16(x, rows, k, w, biasPointer, y, n, part.lowerBound, part.upperBound)
                 }
             case let .int8(s, scales, sums, _, _):
-                // AVX512_VNNI with the rows quantised (as the many-rows kernel does), else
-                // weight-only: int8 widened to fp32 against fp32 activations.
                 let w = s.raw.assumingMemoryBound(to: Int8.self)
-                scales.withUnsafeBufferPointer { sc in
-                    sums.withUnsafeBufferPointer { su in
-                        Parallel.forEachChunk(n, minChunk: 128) { part in
-                            if bk_linear_few_rows_int8_vnni(x, rows, k, w, sc.baseAddress!, su.baseAddress!, biasPointer, y,
-                                                            n, part.lowerBound, part.upperBound) == 0 {
-                                bk_linear_few_rows_int8(x, rows, k, w, sc.baseAddress!, biasPointer, y, n,
-                                                        part.lowerBound, part.upperBound)
+                if bk_has_few_rows_int8_vnni(k) != 0 {
+                    // AVX512_VNNI with the rows quantised once (as the many-rows kernel does).
+                    var xq = [UInt8](repeating: 0, count: rows * k), xs = [Float](repeating: 0, count: rows)
+                    bk_quantize_rows_u8(x, rows, k, &xq, &xs)
+                    xq.withUnsafeBufferPointer { q in xs.withUnsafeBufferPointer { qs in
+                        scales.withUnsafeBufferPointer { sc in sums.withUnsafeBufferPointer { su in
+                            Parallel.forEachChunk(n, minChunk: 128) { part in
+                                bk_linear_few_rows_int8_vnni(q.baseAddress!, qs.baseAddress!, rows, k, w, sc.baseAddress!,
+                                                             su.baseAddress!, biasPointer, y, n, part.lowerBound, part.upperBound)
                             }
+                        } }
+                    } }
+                } else {
+                    // Weight-only: int8 widened to fp32 against fp32 activations.
+                    scales.withUnsafeBufferPointer { sc in
+                        Parallel.forEachChunk(n, minChunk: 128) { part in
+                            bk_linear_few_rows_int8(x, rows, k, w, sc.baseAddress!, biasPointer, y, n,
+                                                    part.lowerBound, part.upperBound)
                         }
                     }
                 }

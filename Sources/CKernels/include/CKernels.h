@@ -113,11 +113,17 @@ void bk_linear_few_rows_bf16(const float *x, size_t rows, size_t k, const unsign
 void bk_linear_few_rows_int8(const float *x, size_t rows, size_t k, const signed char *w, const float *scales,
                              const float *bias, float *y, size_t ldy, size_t n0, size_t n1);
 
-/// As bk_linear_few_rows_int8 with AVX512_VNNI, the rows quantised to u8 per row (as the
-/// many-rows kernel does; wSums are the weight rows' int8 sums). Returns 0, computing nothing,
-/// where VNNI is missing or k is not a multiple of 64 (then use bk_linear_few_rows_int8).
-int bk_linear_few_rows_int8_vnni(const float *x, size_t rows, size_t k, const signed char *w, const float *scales,
-                                 const int *wSums, const float *bias, float *y, size_t ldy, size_t n0, size_t n1);
+/// 1 when bk_linear_few_rows_int8_vnni runs for width k (AVX512_VNNI and k % 64 == 0); else use
+/// bk_linear_few_rows_int8 (weight-only).
+int bk_has_few_rows_int8_vnni(size_t k);
+/// Quantises x [rows, k] per row for bk_linear_few_rows_int8_vnni: xq [rows, k] u8 (x / s + 128)
+/// and xs [rows] (s = max |x| / 127), as the many-rows kernel quantises its rows.
+void bk_quantize_rows_u8(const float *x, size_t rows, size_t k, unsigned char *xq, float *xs);
+/// As bk_linear_few_rows_int8 on AVX512_VNNI with the rows quantised (bk_quantize_rows_u8);
+/// wSums are the weight rows' int8 sums.
+void bk_linear_few_rows_int8_vnni(const unsigned char *xq, const float *xs, size_t rows, size_t k, const signed char *w,
+                                  const float *scales, const int *wSums, const float *bias, float *y, size_t ldy,
+                                  size_t n0, size_t n1);
 
 /// 1 when a many-rows bf16 kernel runs on this CPU (AMX tiles on Intel, AVX512_BF16 on AMD);
 /// else callers widen weights to fp32 and use BLAS.
