@@ -73,6 +73,12 @@ public struct BlipCaptioner: Sendable {
     /// Most images `captions(for:options:)` takes at once (activations grow with the batch).
     public static let maxBatchSize = 1_024
 
+    static func checkBatchSize(_ count: Int) throws {
+        guard count <= maxBatchSize else {
+            throw BlipModelError.invalidInput("\(count) images in one batch; at most \(maxBatchSize)")
+        }
+    }
+
     /// Options with the checkpoint's generation defaults: start from these to change a few.
     public var defaultOptions: CaptionOptions { CaptionOptions(generation: defaultGeneration) }
 
@@ -87,9 +93,7 @@ public struct BlipCaptioner: Sendable {
     public func captions(for images: [RGBImage], options: CaptionOptions? = nil,
                          monitor: GenerationMonitor? = nil) throws -> [[Caption]] {
         guard !images.isEmpty else { return [] }
-        guard images.count <= Self.maxBatchSize else {
-            throw BlipModelError.invalidInput("\(images.count) images in one batch; at most \(Self.maxBatchSize)")
-        }
+        try Self.checkBatchSize(images.count)  // before preprocessing them
         return try captions(pixelValues: pixelValues(images), options: options, monitor: monitor)
     }
 
@@ -101,9 +105,7 @@ public struct BlipCaptioner: Sendable {
         let promptIds = options.prompt.map { tokenizer.encode($0) }
         let count = pixelValues.shape.first ?? 0
         guard count > 0 else { return [] }
-        guard count <= Self.maxBatchSize else {
-            throw BlipModelError.invalidInput("\(count) images in one batch; at most \(Self.maxBatchSize)")
-        }
+        try Self.checkBatchSize(count)
         let rows = try model.generate(pixelValues: pixelValues, promptIds: promptIds, options: options.generation,
                                       monitor: monitor)
         let perImage = rows.count / count
