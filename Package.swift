@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "BlipServer",
             dependencies: [
-                "BLIP",
+                "BLIP", "BLIPIndex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "BlipServerTests",
             dependencies: [
-                "BlipServer", "BLIP", "Tensor",
+                "BlipServer", "BLIP", "BLIPIndex", "Tensor",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -57,25 +57,47 @@ extension BlipCaptioner {
     /// for try await partial in captioner.captionStream(image) { print(partial) }
     /// ```
     public func captionStream(_ image: RGBImage, options: CaptionOptions? = nil) -> AsyncThrowingStream<String, Error> {
-        AsyncThrowingStream { continuation in
-            let options = options ?? defaultOptions
-            let strip = strippedPrompt(options)
-            let flag = CancellationFlag()
-            continuation.onTermination = { _ in flag.cancel() }
-            let last = LastText()
-            let monitor = GenerationMonitor(onStep: { rows in
-                guard let ids = rows.first else { return }
-                let text = self.text(of: ids, strippingPrompt: strip)
-                if last.replace(with: text) { continuation.yield(text) }
-            }, isCancelled: { flag.isCancelled })
-            DispatchQueue.global(qos: .userInitiated).async {
-                do {
-                    let caption = try self.captions(for: [image], options: options, monitor: monitor)[0][0]
-                    if last.replace(with: caption.text) { continuation.yield(caption.text) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
+        textStream { isCancelled, onText in
+            try self.captionStreaming(image, options: options, isCancelled: isCancelled, onText: onText).text
+        }
+    }
+
+    /// Captions one image on the calling thread, calling `onText` with the text so far after
+    /// every token that changes it, and last with the final caption (beam search: only that).
+    /// `isCancelled` is checked before every step (`CancellationError` when it returns true).
+    public func captionStreaming(_ image: RGBImage, options: CaptionOptions? = nil,
+                                 isCancelled: @escaping @Sendable () -> Bool = { false },
+                                 onText: @escaping @Sendable (String) -> Void) throws -> Caption {
+        let options = options ?? defaultOptions
+        let strip = strippedPrompt(options)
+        let last = LastText()
+        let monitor = GenerationMonitor(onStep: { rows in
+            guard let ids = rows.first else { return }
+            let text = self.text(of: ids, strippingPrompt: strip)
+            if last.replace(with: text) { onText(text) }
+        }, isCancelled: isCancelled)
+        var single = options
+        single.generation.numReturnSequences = 1
+        let caption = try captions(for: [image], options: single, monitor: monitor)[0][0]
+        if last.replace(with: caption.text) { onText(caption.text) }
+        return caption
+    }
+}
+
+/// A stream of texts produced by `body` on a Dispatch worker; ending the iteration (or cancelling
+/// its task) makes `isCancelled` true.
+private func textStream(
+    _ body: @escaping @Sendable (_ isCancelled: @escaping @Sendable () -> Bool, _ onText: @escaping @Sendable (String) -> Void) throws -> String
+) -> AsyncThrowingStream<String, Error> {
+    AsyncThrowingStream { continuation in
+        let flag = CancellationFlag()
+        continuation.onTermination = { _ in flag.cancel() }
+        DispatchQueue.global(qos: .userInitiated).async {
+            do {
+                _ = try body({ flag.isCancelled }) { continuation.yield($0) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
             }
         }
     }
@@ -90,6 +112,34 @@ extension BlipQuestionAnswerer {
             let encoding = try self.encode(image)
             return try self.answers([question], image: encoding, options: options, monitor: monitor)[0]
         }
+    }
+
+    /// The answer to `question` as it grows, token by token (the last element is the final
+    /// answer; beam search yields only that). Ending the iteration stops the generation.
+    public func answerStream(_ question: String, image: VQAImageEncoding,
+                             options: GenerationOptions? = nil) -> AsyncThrowingStream<String, Error> {
+        textStream { isCancelled, onText in
+            try self.answerStreaming(question, image: image, options: options, isCancelled: isCancelled, onText: onText).text
+        }
+    }
+
+    /// Answers one question on the calling thread, calling `onText` with the answer so far after
+    /// every token that changes it, and last with the final answer (beam search: only that).
+    public func answerStreaming(_ question: String, image: VQAImageEncoding, options: GenerationOptions? = nil,
+                                isCancelled: @escaping @Sendable () -> Bool = { false },
+                                onText: @escaping @Sendable (String) -> Void) throws -> VQAAnswer {
+        let last = LastText()
+        let tokenizer = self.tokenizer
+        let monitor = GenerationMonitor(onStep: { rows in
+            guard let ids = rows.first else { return }
+            let text = tokenizer.decode(ids, skipSpecialTokens: true)
+            if last.replace(with: text) { onText(text) }
+        }, isCancelled: isCancelled)
+        var single = options ?? defaultGeneration
+        single.numReturnSequences = 1
+        let answer = try answers([question], image: image, options: single, monitor: monitor)[0]
+        if last.replace(with: answer.text) { onText(answer.text) }
+        return answer
     }
 
     /// Answers questions about an encoded image without blocking the caller's executor.

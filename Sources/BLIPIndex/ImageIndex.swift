@@ -248,7 +248,29 @@ public final class ImageIndex: @unchecked Sendable {
         var paths: [String] = []
         var values: [Float] = []
         let dimension: Int
+        /// What the table looked like when it was read (another process may add or prune since).
+        var version: [Double] = []
         var rows: Int { paths.count }
+    }
+
+    /// Throws `modelMismatch` unless `embedder` is the model the index was built with (an empty
+    /// index accepts any). A server checks this once at start.
+    public func checkCompatible(with embedder: any ImageEmbedder) throws {
+        try checkModel(embedder, record: false)
+    }
+
+    /// Whether `path` (absolute, as stored) is an indexed image.
+    public func contains(path: String) throws -> Bool {
+        try pool.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM image WHERE path = ?", arguments: [path]) ?? false }
+    }
+
+    /// Row count, largest id and latest write time: changes whenever any process adds, updates or
+    /// removes an image.
+    private func tableVersion() throws -> [Double] {
+        try pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(MAX(added_at), 0) FROM image")
+            return [Double(row?[0] as Int? ?? 0), Double(row?[1] as Int? ?? 0), row?[2] as Double? ?? 0]
+        }
     }
 
     func invalidateCache() {
@@ -257,14 +279,16 @@ public final class ImageIndex: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// All embeddings in one contiguous row-major buffer, loaded once (and again after this object adds).
+    /// All embeddings in one contiguous row-major buffer, loaded once (and again after the table
+    /// changed, by this object or another process).
     func matrix(for embedder: any ImageEmbedder) throws -> EmbeddingMatrix {
         guard try checkModel(embedder, record: false) else { return EmbeddingMatrix(dimension: embedder.dimension) }
         lock.lock()
         defer { lock.unlock() }
-        if let cachedMatrix, cachedMatrix.dimension == embedder.dimension { return cachedMatrix }
+        let version = try tableVersion()
+        if let cachedMatrix, cachedMatrix.dimension == embedder.dimension, cachedMatrix.version == version { return cachedMatrix }
         let dimension = embedder.dimension
-        var matrix = EmbeddingMatrix(dimension: dimension)
+        var matrix = EmbeddingMatrix(dimension: dimension, version: version)
         try pool.read { db in
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM image") ?? 0
             matrix.paths.reserveCapacity(count)

@@ -54,8 +54,14 @@ public final class BlipServer: Sendable {
     let captionBatcher: DynamicBatcher<RGBImage, [String], CaptionKey>?
     let answerBatcher: DynamicBatcher<QuestionJob, [String], GenerationKey>?
     let matchBatcher: DynamicBatcher<MatchJob, [MatchScore], Int>?
-    /// The matching model's thread (`/embed` runs there, between its batches).
+    /// The matching model's thread (`/embed` and `/search` run there, between its batches).
     let matchThread: ModelThread?
+    /// The captioning and question-answering models' threads (streamed and ranked requests run
+    /// there, between batches).
+    let captionThread: ModelThread?
+    let answerThread: ModelThread?
+    /// Where `/search` runs: the matching model's thread (it embeds the query).
+    let searchThread: ModelThread?
     let decoder: ImageDecodingPool
     let admission: AdmissionCounter
     /// Request-body bytes buffered now (`maxBodyBytesInFlight`).
@@ -85,24 +91,30 @@ public final class BlipServer: Sendable {
             return t
         }
         if let service = services.caption {
+            let captionThread = thread("caption")
+            self.captionThread = captionThread
             captionBatcher = DynamicBatcher(
                 name: "caption", maxBatchSize: limits.maxBatchSize, maxWait: wait, queueLimit: limits.queueLimit,
-                thread: thread("caption"), observer: { [metrics] in metrics.record(model: "caption", event: $0) }
+                thread: captionThread, observer: { [metrics] in metrics.record(model: "caption", event: $0) }
             ) { images, key in
                 try service.captionSequences(for: images, prompt: key.prompt, options: key.options)
             }
         } else {
             captionBatcher = nil
+            captionThread = nil
         }
         if let service = services.questionAnswering {
+            let answerThread = thread("vqa")
+            self.answerThread = answerThread
             answerBatcher = DynamicBatcher(
                 name: "vqa", maxBatchSize: limits.maxBatchSize, maxWait: wait, queueLimit: limits.queueLimit,
-                thread: thread("vqa"), observer: { [metrics] in metrics.record(model: "vqa", event: $0) }
+                thread: answerThread, observer: { [metrics] in metrics.record(model: "vqa", event: $0) }
             ) { jobs, key in
                 try service.answers(for: jobs, options: key.options)
             }
         } else {
             answerBatcher = nil
+            answerThread = nil
         }
         if let service = services.match {
             let itmThread = thread("itm")
@@ -117,6 +129,7 @@ public final class BlipServer: Sendable {
             matchBatcher = nil
             matchThread = nil
         }
+        searchThread = services.search == nil ? nil : (matchThread ?? thread("search"))
         self.threads = threads
         decoder = ImageDecodingPool(maxPixels: limits.maxImagePixels, applyExifOrientation: limits.applyExifOrientation)
         // Requests in the queues, plus one running batch per model, plus a batch's worth decoding.
@@ -144,6 +157,11 @@ public final class BlipServer: Sendable {
         if let s = services.caption { models["caption"] = entry(s.description) }
         if let s = services.questionAnswering { models["vqa"] = entry(s.description) }
         if let s = services.match { models["itm"] = entry(s.description) }
+        if let s = services.search {
+            var e: [String: Any] = ["index": s.indexPath]
+            if let count = try? s.imageCount() { e["images"] = count }
+            models["search"] = e
+        }
         return models
     }
 
@@ -161,7 +179,7 @@ public final class BlipServer: Sendable {
     static let knownRoutes: [String: [String]] = [
         "/": ["GET", "POST"], "/health": ["GET"], "/info": ["GET"], "/metrics": ["GET"],
         "/openapi.json": ["GET"], "/api/v1/inference/blip": ["POST"], "/caption": ["POST"],
-        "/vqa": ["POST"], "/match": ["POST"],
+        "/vqa": ["POST"], "/match": ["POST"], "/embed": ["POST"], "/search": ["POST"], "/thumbnail": ["GET"],
     ]
 
     /// A runnable application bound to `host:port` (port 0: any free port). `onRunning` gets the

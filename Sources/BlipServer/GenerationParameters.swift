@@ -75,14 +75,18 @@ public struct GenerationParameters: Decodable, Sendable, Equatable {
             guard let v = UInt64(s.trimmingCharacters(in: .whitespaces)) else { throw APIError.unprocessable("seed must be a non-negative integer") }
             p.seed = v
         }
-        if let s = fields[CodingKeys.doSample.rawValue]?.lowercased() {
-            switch s {
-            case "true", "1", "on", "yes": p.doSample = true
-            case "false", "0", "off", "no", "": p.doSample = false
-            default: throw APIError.unprocessable("do_sample must be true or false")
-            }
-        }
+        p.doSample = try formBool(fields, CodingKeys.doSample.rawValue)
         return p
+    }
+
+    /// A boolean form field ("true"/"false", "1"/"0", "on"/"off", "yes"/"no"); nil when absent.
+    static func formBool(_ fields: [String: String], _ key: String) throws -> Bool? {
+        guard let s = fields[key]?.lowercased() else { return nil }
+        switch s {
+        case "true", "1", "on", "yes": return true
+        case "false", "0", "off", "no", "": return false
+        default: throw APIError.unprocessable("\(key) must be true or false", type: "invalid_parameter")
+        }
     }
 
     /// The model's defaults with these values applied, validated against the model's rules and

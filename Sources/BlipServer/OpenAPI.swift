@@ -54,7 +54,8 @@ let openAPISpec = #"""
             "max_new_tokens": {"type": "integer"}, "min_new_tokens": {"type": "integer"}, "num_beams": {"type": "integer"},
             "length_penalty": {"type": "number"}, "repetition_penalty": {"type": "number"}, "do_sample": {"type": "boolean"},
             "top_k": {"type": "integer"}, "top_p": {"type": "number"}, "temperature": {"type": "number"}, "seed": {"type": "integer"},
-            "num_return_sequences": {"type": "integer", "description": "Captions to return (then also \"captions\", best first)"}
+            "num_return_sequences": {"type": "integer", "description": "Captions to return (then also \"captions\", best first)"},
+            "stream": {"type": "boolean", "description": "Server-sent events, as in InferenceRequest"}
           }}}}},
         "responses": {
           "200": {"description": "The caption", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
@@ -75,7 +76,10 @@ let openAPISpec = #"""
           "properties": {
             "file": {"type": "string", "format": "binary"},
             "question": {"type": "string"},
-            "max_new_tokens": {"type": "integer"}, "num_beams": {"type": "integer"}
+            "max_new_tokens": {"type": "integer"}, "num_beams": {"type": "integer"},
+            "stream": {"type": "boolean", "description": "Server-sent events, as in InferenceRequest"},
+            "candidates": {"type": "array", "items": {"type": "string"}, "description": "Rank mode: repeat once per candidate answer"},
+            "k": {"type": "integer"}
           }}}}},
         "responses": {
           "200": {"description": "The answer", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InferenceResponse"}}}},
@@ -127,6 +131,43 @@ let openAPISpec = #"""
         }
       }
     },
+    "/search": {
+      "post": {
+        "summary": "Search the server's image index (serve --index) by text or by image",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+          "text": {"type": "string"}, "image": {"type": "string", "format": "byte", "description": "Base64 JPEG, PNG or WebP"},
+          "top_k": {"type": "integer", "minimum": 1, "maximum": 100, "default": 12},
+          "rerank": {"type": "integer", "minimum": 0, "maximum": 64, "description": "Text queries: re-score the best K with ITM (each image is read and encoded again)"}
+        }, "description": "Exactly one of text or image"}}}},
+        "responses": {
+          "200": {"description": "Hits, best first", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "hits": {"type": "array", "items": {"type": "object", "properties": {
+              "rank": {"type": "integer"}, "path": {"type": "string"}, "itc": {"type": "number"}, "itm": {"type": "number"},
+              "thumbnail": {"type": "string", "description": "URL of GET /thumbnail for this image"}}}},
+            "images": {"type": "integer", "description": "Images in the index"},
+            "failures": {"type": "array", "items": {"type": "string"}, "description": "Re-rank candidates that could not be read again"},
+            "inference_time_ms": {"type": "number"}}}}}},
+          "400": {"$ref": "#/components/responses/BadRequest"},
+          "404": {"description": "No index loaded (error_type index_not_loaded)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "422": {"$ref": "#/components/responses/Invalid"},
+          "503": {"$ref": "#/components/responses/Busy"}
+        }
+      }
+    },
+    "/thumbnail": {
+      "get": {
+        "summary": "JPEG thumbnail of an indexed image (only paths the index holds)",
+        "parameters": [
+          {"name": "path", "in": "query", "required": true, "schema": {"type": "string"}},
+          {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 16, "maximum": 512, "default": 256}}
+        ],
+        "responses": {
+          "200": {"description": "The thumbnail", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+          "404": {"description": "Not an indexed image, or it cannot be read any more", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "422": {"$ref": "#/components/responses/Invalid"}
+        }
+      }
+    },
     "/health": {
       "get": {"summary": "Liveness", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
         "type": "object", "properties": {"status": {"type": "string", "const": "ok"}}}}}}}}
@@ -173,6 +214,9 @@ let openAPISpec = #"""
             "image": {"type": "string", "description": "Base64 JPEG, PNG or WebP (a data: URL prefix is allowed)"},
             "question": {"type": "string", "description": "Ask this (VQA model) instead of captioning"},
             "prompt": {"type": "string", "description": "Conditional captioning prefix"},
+            "stream": {"type": "boolean", "description": "Answer as text/event-stream: one {text, delta} event per token, then {done: true, caption|answer, inference_time_ms} (or {done: true, error, error_type})"},
+            "candidates": {"type": "array", "items": {"type": "string"}, "description": "With question: rank these answers (official BLIP rank mode) instead of generating one"},
+            "k": {"type": "integer", "minimum": 1, "description": "Rank mode: candidates kept after the first-token filter (default min(count, 128))"},
             "parameters": {"$ref": "#/components/schemas/GenerationParameters"}
           }}
         ]
@@ -183,6 +227,7 @@ let openAPISpec = #"""
           "caption": {"type": "string"},
           "captions": {"type": "array", "items": {"type": "string"}, "description": "With num_return_sequences: every caption, best first"},
           "answer": {"type": "string"},
+          "ranked": {"type": "array", "items": {"type": "object", "properties": {"answer": {"type": "string"}, "probability": {"type": "number"}}}, "description": "Rank mode: the kept candidates, best first"},
           "inference_time_ms": {"type": "number"}
         },
         "required": ["inference_time_ms"]

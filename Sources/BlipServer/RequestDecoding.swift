@@ -125,5 +125,10 @@ final class ImageDecodingPool: Sendable {
         }
     }
 
+    /// Runs other image work (thumbnails) on the decoding thread.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await thread.run(body)
+    }
+
     func shutdown() { thread.shutdown() }
 }

@@ -8,9 +8,14 @@ struct InferenceRequest: Decodable {
     var image: String
     var question: String?
     var prompt: String?
+    /// Server-sent events, token by token.
+    var stream: Bool?
+    /// Rank mode: the answers to rank for `question`, and how many to keep.
+    var candidates: [String]?
+    var k: Int?
     var parameters: GenerationParameters
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case image, question, prompt, parameters }
+    enum CodingKeys: String, CodingKey, CaseIterable { case image, question, prompt, stream, candidates, k, parameters }
 
     init(from decoder: Decoder) throws {
         try rejectUnknownFields(decoder, known: CodingKeys.allCases.map(\.rawValue) + GenerationParameters.keys)
@@ -18,6 +23,9 @@ struct InferenceRequest: Decodable {
         image = try c.decode(String.self, forKey: .image)
         question = try c.decodeIfPresent(String.self, forKey: .question)
         prompt = try c.decodeIfPresent(String.self, forKey: .prompt)
+        stream = try c.decodeIfPresent(Bool.self, forKey: .stream)
+        candidates = try c.decodeIfPresent([String].self, forKey: .candidates)
+        k = try c.decodeIfPresent(Int.self, forKey: .k)
         let nested = try decodeParameters(c, forKey: .parameters)
         parameters = try GenerationParameters(from: decoder).overridden(by: nested)
     }
@@ -123,6 +131,8 @@ extension BlipServer {
         router.post("/vqa") { [self] request, _ in try await guarded(request) { try await vqaUpload($0) } }
         router.post("/match") { [self] request, _ in try await guarded(request) { try await match($0) } }
         router.post("/embed") { [self] request, _ in try await guarded(request) { try await embed($0) } }
+        router.post("/search") { [self] request, _ in try await guarded(request) { try await search($0) } }
+        router.get("/thumbnail") { [self] request, _ in try await guarded(request) { try await thumbnail($0) } }
         router.post("/") { [self] request, _ in try await guarded(request) { try await hosted($0) } }
     }
 
@@ -179,16 +189,36 @@ extension BlipServer {
         let started = ContinuousClock.now
         let payload = try decodeJSONBody(InferenceRequest.self, from: body)
         let parameters = payload.parameters
+        let stream = payload.stream ?? false
+        try checkModes(question: payload.question, candidates: payload.candidates, stream: stream, parameters: parameters)
         try requireModel(payload.question == nil ? .caption : .vqa)
         let image = try await decodeImage(base64: payload.image, field: "image")
         if let question = payload.question {
             let q = try checkText(question, field: "question", limits: limits)
+            if let candidates = payload.candidates {
+                return try await rankedAnswers(image, question: q, candidates: candidates, k: payload.k, started: started)
+            }
+            if stream { return try streamedAnswer(image, question: q, parameters: parameters, started: started) }
             let answer = try await answers(QuestionJob(image: image, questions: [q]), parameters: parameters)[0]
             return jsonResponse(["answer": answer, "inference_time_ms": milliseconds(since: started)])
         }
         let prompt = try payload.prompt.map { try checkText($0, field: "prompt", limits: limits) }
+        if stream { return try streamedCaption(image, prompt: prompt, parameters: parameters, started: started) }
         let captions = try await captionSequences(image, prompt: prompt, parameters: parameters)
         return captionResponse(captions, parameters: parameters, started: started)
+    }
+
+    /// Refuses option combinations that cannot work, before any image work.
+    func checkModes(question: String?, candidates: [String]?, stream: Bool, parameters: GenerationParameters) throws {
+        if candidates != nil && question == nil {
+            throw APIError.unprocessable("candidates rank answers to a question: give \"question\" too", type: "missing_field")
+        }
+        if candidates != nil && stream {
+            throw APIError.unprocessable("rank mode (candidates) does not stream: leave out \"stream\"", type: "invalid_parameter")
+        }
+        if stream, let n = parameters.numReturnSequences, n > 1 {
+            throw APIError.unprocessable("a stream carries one sequence: leave out num_return_sequences", type: "invalid_parameter")
+        }
     }
 
     /// `{"caption", "inference_time_ms"}`, plus `"captions"` (best first) when
@@ -204,8 +234,11 @@ extension BlipServer {
         let started = ContinuousClock.now
         let parameters = try GenerationParameters.fromForm(form.fields)
         let prompt = try form.fields["prompt"].flatMap { $0.isEmpty ? nil : try checkText($0, field: "prompt", limits: limits) }
+        let stream = try GenerationParameters.formBool(form.fields, "stream") ?? false
+        try checkModes(question: nil, candidates: nil, stream: stream, parameters: parameters)
         try requireModel(.caption)
         let image = try await decodeImage(form: form)
+        if stream { return try streamedCaption(image, prompt: prompt, parameters: parameters, started: started) }
         let captions = try await captionSequences(image, prompt: prompt, parameters: parameters)
         return captionResponse(captions, parameters: parameters, started: started)
     }
@@ -218,8 +251,21 @@ extension BlipServer {
             throw APIError.unprocessable("missing form field \"question\"", type: "missing_field")
         }
         let q = try checkText(question, field: "question", limits: limits)
+        let stream = try GenerationParameters.formBool(form.fields, "stream") ?? false
+        let candidates = form.repeated["candidates"]
+        try checkModes(question: q, candidates: candidates, stream: stream, parameters: parameters)
         try requireModel(.vqa)
         let image = try await decodeImage(form: form)
+        if let candidates {
+            let k = try form.fields["k"].map { s in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw APIError.unprocessable("k must be an integer, got \"\(s.prefix(40))\"", type: "invalid_parameter")
+                }
+                return v
+            }
+            return try await rankedAnswers(image, question: q, candidates: candidates, k: k, started: started)
+        }
+        if stream { return try streamedAnswer(image, question: q, parameters: parameters, started: started) }
         let answer = try await answers(QuestionJob(image: image, questions: [q]), parameters: parameters)[0]
         return jsonResponse(["answer": answer, "question": q, "inference_time_ms": milliseconds(since: started)])
     }

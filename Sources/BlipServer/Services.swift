@@ -32,11 +32,26 @@ public protocol CaptionService: Sendable {
     /// `options.numReturnSequences` captions per image, best first (the default gives
     /// `captions(for:prompt:options:)`'s one).
     func captionSequences(for images: [RGBImage], prompt: String?, options: GenerationOptions) throws -> [[String]]
+    /// One caption of one image, calling `onText` with the text so far as tokens are generated
+    /// and last with the final caption (`"stream": true`). Stops with `CancellationError` once
+    /// `isCancelled` returns true (the client went away).
+    func captionStreaming(_ image: RGBImage, prompt: String?, options: GenerationOptions,
+                          isCancelled: @escaping @Sendable () -> Bool,
+                          onText: @escaping @Sendable (String) -> Void) throws -> String
 }
 
 extension CaptionService {
     public func captionSequences(for images: [RGBImage], prompt: String?, options: GenerationOptions) throws -> [[String]] {
         try captions(for: images, prompt: prompt, options: options).map { [$0] }
+    }
+
+    /// Default: no token steps, only the final caption.
+    public func captionStreaming(_ image: RGBImage, prompt: String?, options: GenerationOptions,
+                                 isCancelled: @escaping @Sendable () -> Bool,
+                                 onText: @escaping @Sendable (String) -> Void) throws -> String {
+        let caption = try captions(for: [image], prompt: prompt, options: options).first ?? ""
+        onText(caption)
+        return caption
     }
 }
 
@@ -57,6 +72,39 @@ public protocol QuestionAnsweringService: Sendable {
     var description: ModelDescription { get }
     var defaultGeneration: GenerationOptions { get }
     func answers(for jobs: [QuestionJob], options: GenerationOptions) throws -> [[String]]
+    /// One answer, streamed as `CaptionService.captionStreaming` streams a caption.
+    func answerStreaming(_ image: RGBImage, question: String, options: GenerationOptions,
+                         isCancelled: @escaping @Sendable () -> Bool,
+                         onText: @escaping @Sendable (String) -> Void) throws -> String
+    /// The official BLIP rank mode: `candidates` ranked for `question`, the best `k` kept, best
+    /// first, with probabilities summing to 1 over them.
+    func rankAnswers(_ image: RGBImage, question: String, candidates: [String], k: Int) throws -> [RankedCandidate]
+}
+
+/// One candidate answer of the rank mode.
+public struct RankedCandidate: Sendable, Equatable {
+    public var answer: String
+    public var probability: Double
+
+    public init(answer: String, probability: Double) {
+        self.answer = answer
+        self.probability = probability
+    }
+}
+
+extension QuestionAnsweringService {
+    /// Default: no token steps, only the final answer.
+    public func answerStreaming(_ image: RGBImage, question: String, options: GenerationOptions,
+                                isCancelled: @escaping @Sendable () -> Bool,
+                                onText: @escaping @Sendable (String) -> Void) throws -> String {
+        let answer = try answers(for: [QuestionJob(image: image, questions: [question])], options: options).first?.first ?? ""
+        onText(answer)
+        return answer
+    }
+
+    public func rankAnswers(_ image: RGBImage, question: String, candidates: [String], k: Int) throws -> [RankedCandidate] {
+        throw APIError.unprocessable("this question-answering model does not rank candidate answers", type: "unsupported")
+    }
 }
 
 /// One image with the texts to score against it.
@@ -113,11 +161,14 @@ public struct BlipServices: Sendable {
     public var caption: (any CaptionService)?
     public var questionAnswering: (any QuestionAnsweringService)?
     public var match: (any MatchService)?
+    /// Image search over an index (`/search`, `/thumbnail`).
+    public var search: (any ImageSearchService)?
 
     public init(caption: (any CaptionService)? = nil, questionAnswering: (any QuestionAnsweringService)? = nil,
-                match: (any MatchService)? = nil) {
+                match: (any MatchService)? = nil, search: (any ImageSearchService)? = nil) {
         self.caption = caption
         self.questionAnswering = questionAnswering
         self.match = match
+        self.search = search
     }
 }

@@ -132,3 +132,43 @@ cic_status cic_decode_jpeg(const uint8_t *data, size_t size, int64_t max_pixels,
     free(row_buffer);
     return CIC_OK;
 }
+
+// Encodes 8-bit RGB (HWC) as a baseline JPEG in memory (thumbnails). Same error manager as
+// decoding: a libjpeg error returns instead of exiting.
+int cic_encode_jpeg(const uint8_t *rgb, int32_t width, int32_t height, int32_t quality,
+                    uint8_t **out, size_t *out_size) {
+    if (!rgb || !out || !out_size || width <= 0 || height <= 0 || width > 65500 || height > 65500) return -1;
+    *out = NULL;
+    *out_size = 0;
+    struct jpeg_compress_struct cinfo;
+    cic_jpeg_error err;
+    memset(&err, 0, sizeof err);
+    cinfo.err = jpeg_std_error(&err.base);
+    err.base.error_exit = cic_jpeg_error_exit;
+    err.base.output_message = cic_jpeg_output_message;
+    unsigned char *buffer = NULL;
+    unsigned long size = 0;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(buffer);
+        return -2;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, &buffer, &size);
+    cinfo.image_width = (JDIMENSION)width;
+    cinfo.image_height = (JDIMENSION)height;
+    cinfo.input_components = 3;
+    cinfo.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality < 1 ? 1 : (quality > 100 ? 100 : quality), TRUE);
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo.next_scanline * (size_t)width * 3);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    *out = buffer;
+    *out_size = (size_t)size;
+    return 0;
+}

@@ -24,6 +24,14 @@ enum IndexITMMode: String, ExpressibleByArgument, CaseIterable {
     case transformers
     /// [ENC] in place of [CLS], as BLIP's official retrieval evaluation does.
     case official
+
+    var inputMode: ITMInputMode { self == .official ? .official : .transformers }
+}
+
+/// The model behind `blip index`: a BLIP image-text retrieval checkpoint.
+func makeIndexModel(modelDirectory: URL, itmMode: IndexITMMode, precision: Precision = .fp32,
+                    compute: ComputeSettings = .automatic) throws -> any ImageTextRetrievalModel {
+    try BlipIndexModel(modelDirectory: modelDirectory, mode: itmMode.inputMode, precision: precision, compute: compute)
 }
 
 /// Options shared by the `index` subcommands.

@@ -20,6 +20,10 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("itm-model"), help: "Image-text matching model: directory or hub id (e.g. Salesforce/blip-itm-base-coco).")
     var itmModel: String?
 
+    @Option(help: ArgumentHelp("Image index (from `blip index add`, built with --itm-model) to search at /search and on the web page.",
+                               valueName: "file"))
+    var index: String?
+
     @Option(help: "Precision of every model's Linear weights: fp32 (exact, default), bf16 or int8.")
     var precision: Precision = .fp32
 
@@ -106,6 +110,9 @@ struct ServeCommand: ParsableCommand {
         if captionModel == nil && vqaModel == nil && itmModel == nil {
             throw ValidationError("give at least one of --caption-model, --vqa-model, --itm-model")
         }
+        if index != nil && itmModel == nil {
+            throw ValidationError("--index needs --itm-model (the model the index was built with)")
+        }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical, got \(logLevel)")
         }
@@ -146,6 +153,20 @@ struct ServeCommand: ParsableCommand {
             // own pool for each model given --TASK-threads.
             let shared = threadsOption.compute
             func compute(_ own: Int?) -> ComputeSettings { own.map { ComputeSettings(threads: $0) } ?? shared }
+            var matchService: (any MatchService)?
+            var searchService: (any ImageSearchService)?
+            if let itmModel {
+                let directory = try url(itmModel)
+                let compute = compute(itmThreads)
+                if let index {
+                    (matchService, searchService) = try ServiceFactory.matchAndSearch(
+                        modelDirectory: directory, indexPath: index, source: itmModel, precision: itmPrecision ?? precision,
+                        compute: compute, maxPixels: limits.maxImagePixels)
+                } else {
+                    matchService = try ServiceFactory.match(modelDirectory: directory, source: itmModel,
+                                                            precision: itmPrecision ?? precision, compute: compute)
+                }
+            }
             let services = BlipServices(
                 caption: try captionModel.map {
                     try ServiceFactory.caption(modelDirectory: try url($0), source: $0, precision: captionPrecision ?? precision,
@@ -155,14 +176,11 @@ struct ServeCommand: ParsableCommand {
                     try ServiceFactory.questionAnswering(modelDirectory: try url($0), source: $0, precision: vqaPrecision ?? precision,
                                                           compute: compute(vqaThreads))
                 },
-                match: try itmModel.map {
-                    try ServiceFactory.match(modelDirectory: try url($0), source: $0, precision: itmPrecision ?? precision,
-                                             compute: compute(itmThreads))
-                })
+                match: matchService, search: searchService)
             let http = HTTPSettings(corsOrigins: corsOrigins, accessLog: !noAccessLog,
                                     logLevel: Logger.Level(rawValue: logLevel) ?? .info)
             let server = BlipServer(services: services, limits: limits, http: http)
-            let loaded = [captionModel.map { _ in "caption" }, vqaModel.map { _ in "vqa" }, itmModel.map { _ in "itm" }]
+            let loaded = [captionModel.map { _ in "caption" }, vqaModel.map { _ in "vqa" }, itmModel.map { _ in "itm" }, index.map { _ in "search" }]
                 .compactMap { $0 }.joined(separator: ", ")
             let host = self.host
             let app = server.application(host: host, port: port) { port in

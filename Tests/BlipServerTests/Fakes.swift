@@ -78,6 +78,8 @@ enum Fixture {
     static let astronaut = imageData("astronaut_96x80.png")
     /// 40 x 56 grey PNG.
     static let camera = imageData("camera_gray_40x56.png")
+    /// 60 x 90 PNG.
+    static let chelsea = imageData("chelsea_60x90.png")
 }
 
 extension XCTestCase {

@@ -31,7 +31,7 @@ final class RouterTests: XCTestCase {
                 let spec = json(r)
                 XCTAssertEqual((spec["openapi"] as? String)?.hasPrefix("3."), true)
                 let paths = Set((spec["paths"] as? [String: Any])?.keys.map { $0 } ?? [])
-                XCTAssertEqual(paths, ["/", "/health", "/info", "/metrics", "/openapi.json", "/api/v1/inference/blip", "/caption", "/vqa", "/match", "/embed"])
+                XCTAssertEqual(paths, ["/", "/health", "/info", "/metrics", "/openapi.json", "/api/v1/inference/blip", "/caption", "/vqa", "/match", "/embed", "/search", "/thumbnail"])
             }
             try await client.execute(uri: "/", method: .get) { r in
                 XCTAssertEqual(r.status, .ok)

@@ -30,4 +30,11 @@ public struct CaptionerService: CaptionService {
     public func captionSequences(for images: [RGBImage], prompt: String?, options: GenerationOptions) throws -> [[String]] {
         try captioner.captions(for: images, options: CaptionOptions(prompt: prompt, generation: options)).map { $0.map(\.text) }
     }
+
+    public func captionStreaming(_ image: RGBImage, prompt: String?, options: GenerationOptions,
+                                 isCancelled: @escaping @Sendable () -> Bool,
+                                 onText: @escaping @Sendable (String) -> Void) throws -> String {
+        try captioner.captionStreaming(image, options: CaptionOptions(prompt: prompt, generation: options),
+                                       isCancelled: isCancelled, onText: onText).text
+    }
 }

@@ -30,4 +30,16 @@ public struct QuestionAnswererService: QuestionAnsweringService {
             return try answerer.answers(job.questions, image: encoding, options: options).map(\.text)
         }
     }
+
+    public func answerStreaming(_ image: RGBImage, question: String, options: GenerationOptions,
+                                isCancelled: @escaping @Sendable () -> Bool,
+                                onText: @escaping @Sendable (String) -> Void) throws -> String {
+        try answerer.answerStreaming(question, image: answerer.encode(image), options: options,
+                                     isCancelled: isCancelled, onText: onText).text
+    }
+
+    public func rankAnswers(_ image: RGBImage, question: String, candidates: [String], k: Int) throws -> [RankedCandidate] {
+        try answerer.rankAnswers(question, image: answerer.encode(image), candidates: candidates, k: k)
+            .map { RankedCandidate(answer: $0.answer, probability: Double(shortest: $0.probability)) }
+    }
 }

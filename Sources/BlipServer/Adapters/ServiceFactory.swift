@@ -1,4 +1,5 @@
 import BLIP
+import BLIPIndex
 import Foundation
 
 /// Builds the services a model directory provides.
@@ -19,5 +20,16 @@ public enum ServiceFactory {
     public static func match(modelDirectory: URL, source: String? = nil, precision: Precision = .fp32,
                 compute: ComputeSettings = .automatic) throws -> any MatchService {
         try ImageTextMatcherService(modelDirectory: modelDirectory, source: source, precision: precision, compute: compute)
+    }
+
+    /// Image-text matching plus search over the index at `indexPath` (built with this model),
+    /// sharing one loaded model.
+    public static func matchAndSearch(modelDirectory: URL, indexPath: String, source: String? = nil,
+                                      precision: Precision = .fp32, compute: ComputeSettings = .automatic,
+                                      maxPixels: Int = RGBImage.defaultMaxPixels) throws -> (any MatchService, any ImageSearchService) {
+        let matcher = try BlipImageTextMatcher(modelDirectory: modelDirectory, precision: precision, compute: compute)
+        let model = try BlipIndexModel(matcher: matcher, modelDirectory: modelDirectory)
+        return (ImageTextMatcherService(matcher: matcher, source: source ?? modelDirectory.path),
+                try IndexSearchService(indexPath: indexPath, model: model, maxPixels: maxPixels))
     }
 }

@@ -77,6 +77,11 @@ typedef enum {
 int cic_resize_rgb8(const uint8_t *src, int32_t src_width, int32_t src_height,
                     uint8_t *dst, int32_t dst_width, int32_t dst_height, int32_t filter);
 
+/// Encodes 8-bit RGB (HWC) as a JPEG of `quality` (1...100). On success returns 0 and sets *out to a
+/// malloc'ed buffer of *out_size bytes (release with free); -1 on bad arguments, -2 on a libjpeg error.
+int cic_encode_jpeg(const uint8_t *rgb, int32_t width, int32_t height, int32_t quality,
+                    uint8_t **out, size_t *out_size);
+
 #ifdef __cplusplus
 }
 #endif
