@@ -123,6 +123,10 @@ def main():
     ap.add_argument("--second-image", help="then upload this image: the old caption must vanish at once")
     ap.add_argument("--expected-second-caption")
     ap.add_argument("--rejected-image", help="then upload a file the server refuses: no preview, buttons off")
+    ap.add_argument("--rank-candidates", nargs="*", default=[], help="then rank these answers for --question (rank mode)")
+    ap.add_argument("--expected-rank-answer")
+    ap.add_argument("--search-query", help="then search the server's index (serve --index) on the search tab")
+    ap.add_argument("--expected-search-first", help="path of the first hit `blip index search` gives for the query")
     ap.add_argument("--screenshot", required=True)
     ap.add_argument("--timeout", type=float, default=60)
     args = ap.parse_args()
@@ -148,6 +152,16 @@ def main():
                 args.timeout, "the page and /info to load")
     print("page loaded:", dt.evaluate("document.getElementById('models').textContent"))
 
+    def screenshot(path):
+        shot = dt.call("Page.captureScreenshot", format="png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        print("screenshot:", path)
+
+    # Every text the caption shows, to see it stream in token by token.
+    dt.evaluate("window.captionSteps = []; new MutationObserver(() => captionSteps.push("
+                "document.getElementById('caption').textContent)).observe(document.getElementById('caption'),"
+                " {childList: true, characterData: true, subtree: true}); true")
     root = dt.call("DOM.getDocument")["root"]["nodeId"]
     node = dt.call("DOM.querySelector", nodeId=root, selector="#file")["nodeId"]
     dt.call("DOM.setFileInputFiles", nodeId=node, files=[os.path.abspath(args.image)])
@@ -157,8 +171,14 @@ def main():
     print("status:", status)
 
     failures = []
+    dt.wait_for("document.getElementById('status').textContent === 'Done.'", args.timeout, "the caption to finish")
+    caption = dt.evaluate("document.getElementById('caption').textContent")
     if caption != args.expected_caption:
         failures.append(f"expected caption {args.expected_caption!r}, page shows {caption!r}")
+    steps = [t for t in dt.evaluate("captionSteps") or [] if t]
+    print("caption steps shown:", steps)
+    if len(set(steps)) < 2 or not all(args.expected_caption.startswith(t.rstrip()) or t == args.expected_caption for t in steps):
+        failures.append(f"the caption did not stream in as growing prefixes of the final one: {steps!r}")
 
     if args.question:
         dt.evaluate(f"document.getElementById('question').value = {json.dumps(args.question)};"
@@ -169,6 +189,21 @@ def main():
         print("answer shown:", answer)
         if answer != f"{args.question} → {args.expected_answer}":
             failures.append(f"expected answer {args.expected_answer!r}, page shows {answer!r}")
+
+    if args.rank_candidates:
+        dt.evaluate("document.getElementById('answers').innerHTML = '';"
+                    "document.getElementById('rankOptions').open = true;"
+                    "document.getElementById('rankMode').checked = true;"
+                    f"document.getElementById('candidates').value = {json.dumps(', '.join(args.rank_candidates))};"
+                    f"document.getElementById('question').value = {json.dumps(args.question)};"
+                    "document.getElementById('ask').click(); true")
+        ranked = dt.wait_for("(() => { const r = document.getElementById('ranked'); return r ? r.parentElement.textContent : null; })()",
+                             args.timeout, "the ranked answers")
+        print("ranked answers shown:", ranked)
+        if not ranked.startswith(f"{args.question} → {args.expected_rank_answer} ("):
+            failures.append(f"expected the rank mode to pick {args.expected_rank_answer!r}, page shows {ranked!r}")
+        screenshot(os.path.splitext(args.screenshot)[0] + ".rank.png")
+        dt.evaluate("document.getElementById('rankMode').checked = false; true")
 
     if args.match_texts:
         dt.evaluate(f"document.getElementById('texts').value = {json.dumps(chr(10).join(args.match_texts))};"
@@ -184,12 +219,6 @@ def main():
         node = dt.call("DOM.querySelector", nodeId=dt.call("DOM.getDocument")["root"]["nodeId"], selector="#file")["nodeId"]
         dt.call("DOM.setFileInputFiles", nodeId=node, files=[os.path.abspath(path)])
 
-    def screenshot(path):
-        shot = dt.call("Page.captureScreenshot", format="png")
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(shot["data"]))
-        print("screenshot:", path)
-
     state = ("(() => ({caption: document.getElementById('caption').textContent,"
              " captionHidden: document.getElementById('captionBox').classList.contains('hidden'),"
              " answers: document.querySelectorAll('#answers li').length,"
@@ -204,7 +233,9 @@ def main():
         print("right after the second upload:", now)
         if now["caption"] or not now["captionHidden"] or now["answers"] or not now["askDisabled"]:
             failures.append(f"the previous image's results or enabled buttons stayed under the new image: {now!r}")
-        second = dt.wait_for("document.getElementById('caption').textContent", args.timeout, "the second caption")
+        dt.wait_for("document.getElementById('caption').textContent && document.getElementById('status').textContent === 'Done.'",
+                    args.timeout, "the second caption")
+        second = dt.evaluate("document.getElementById('caption').textContent")
         print("second caption shown:", second)
         if args.expected_second_caption is not None and second != args.expected_second_caption:
             failures.append(f"expected second caption {args.expected_second_caption!r}, page shows {second!r}")
@@ -232,6 +263,28 @@ def main():
         note = dt.wait_for("(() => { const t = document.getElementById('captionTime').textContent;"
                            " return t.includes('scaled') ? t : null; })()", args.timeout, "the scaled-upload caption")
         print("scaled upload:", note)
+
+    if args.search_query:
+        dt.evaluate("document.getElementById('tabSearch').click();"
+                    f"document.getElementById('query').value = {json.dumps(args.search_query)};"
+                    "document.getElementById('search').click(); true")
+        hits = dt.wait_for("(() => { const imgs = [...document.querySelectorAll('#hits .hit img')];"
+                           " return imgs.length && imgs.every(i => i.complete && i.naturalWidth > 0)"
+                           " ? imgs.map(i => [i.alt, i.naturalWidth, i.naturalHeight]) : null; })()",
+                           args.timeout, "search hits with their thumbnails")
+        print("search hits:", hits, "|", dt.evaluate("document.getElementById('searchStatus').textContent"))
+        if args.expected_search_first and hits[0][0] != args.expected_search_first:
+            failures.append(f"expected first hit {args.expected_search_first!r}, page shows {hits[0][0]!r}")
+        screenshot(os.path.splitext(args.screenshot)[0] + ".search.png")
+        # By image: the first indexed image finds itself first.
+        node = dt.call("DOM.querySelector", nodeId=dt.call("DOM.getDocument")["root"]["nodeId"], selector="#queryFile")["nodeId"]
+        dt.evaluate("document.getElementById('hits').innerHTML = ''; true")
+        dt.call("DOM.setFileInputFiles", nodeId=node, files=[os.path.abspath(args.image)])
+        first = dt.wait_for("(() => { const i = document.querySelector('#hits .hit img'); return i ? i.alt : null; })()",
+                            args.timeout, "the image search hits")
+        print("image search first hit:", first)
+        if os.path.basename(first) != os.path.basename(args.image):
+            failures.append(f"searching by {args.image} found {first!r} first")
 
     if failures:
         for f in failures:

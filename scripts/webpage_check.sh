@@ -2,7 +2,8 @@
 # Checks the `blip serve` web page in a real browser: starts the server with the tiny fixture
 # models (caption, VQA, ITM) and Debian's headless chromium, uploads an image through the page's
 # file input (DevTools protocol, scripts/webpage_check.py), checks the caption that appears, asks
-# a question and checks the answer, matches two texts, and takes a screenshot.
+# a question and checks the answer, ranks candidate answers, matches two texts, searches an index
+# of the fixture images on the search tab (by text and by image), and takes screenshots.
 #
 #   scripts/webpage_check.sh [SCREENSHOT.png]     (default: ${TMPDIR:-/tmp}/blip-webpage-check.png)
 # Environment: BLIP_BIN (default .build/release/blip when built, else .build/debug/blip, built if
@@ -44,7 +45,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BLIP_BIN" serve --caption-model "$MODEL" --vqa-model "$FIXTURES/tiny-vqa" --itm-model "$FIXTURES/tiny-itm" --host 127.0.0.1 --port "$PORT" > "$WORK/server.log" 2>&1 &
+# An index of the fixture images, and the first hit `blip index search` gives for a query.
+mkdir -p "$WORK/photos"
+cp "$MODEL"/images/*.png "$WORK/photos/"
+"$BLIP_BIN" index add --model "$FIXTURES/tiny-itm" --index "$WORK/photos.blipindex" "$WORK/photos" > /dev/null 2>&1
+SEARCH_FIRST="$("$BLIP_BIN" index search --model "$FIXTURES/tiny-itm" --index "$WORK/photos.blipindex" --top-k 1 --json "an astronaut" \
+    | python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['image'])")"
+# The rank mode's pick among the candidates.
+RANK_CANDIDATES=(yes no red blue two)
+printf '%s\n' "${RANK_CANDIDATES[@]}" > "$WORK/candidates.txt"
+RANK_ANSWER="$("$BLIP_BIN" vqa --model "$FIXTURES/tiny-vqa" --answers "$WORK/candidates.txt" --question "$QUESTION" --json "$IMAGE" \
+    | python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['answer'])")"
+
+"$BLIP_BIN" serve --caption-model "$MODEL" --vqa-model "$FIXTURES/tiny-vqa" --itm-model "$FIXTURES/tiny-itm" \
+    --index "$WORK/photos.blipindex" --host 127.0.0.1 --port "$PORT" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break
@@ -65,6 +79,7 @@ DEVTOOLS_PORT="$(head -1 "$WORK/profile/DevToolsActivePort")"
 
 python3 scripts/webpage_check.py --devtools-port "$DEVTOOLS_PORT" --page "http://127.0.0.1:$PORT/" \
     --image "$IMAGE" --expected-caption "$EXPECTED" --question "$QUESTION" --expected-answer "$ANSWER" \
-    --match-texts "an astronaut" "a cat" \
+    --match-texts "an astronaut" "a cat" --rank-candidates "${RANK_CANDIDATES[@]}" --expected-rank-answer "$RANK_ANSWER" \
+    --search-query "an astronaut" --expected-search-first "$SEARCH_FIRST" \
     --second-image "$MODEL/images/chelsea_60x90.png" --expected-second-caption "$SECOND_EXPECTED" \
     --rejected-image "$FIXTURES/images/truncated.jpg" --screenshot "$SHOT"

@@ -43,7 +43,7 @@ let webPageBody = #"""
 </style>
 </head>
 <body>
-<h1>BLIP: captions, questions and matching</h1>
+<h1>BLIP: captions, questions, matching and search</h1>
 <div id="models">Loading model list…</div>
 <div id="tabs" class="hidden"><button id="tabImage" class="active">Image</button><button id="tabSearch">Search</button></div>
 <div id="imagePane">
