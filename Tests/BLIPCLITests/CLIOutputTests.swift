@@ -128,3 +128,17 @@ extension CLITests {
         XCTAssertTrue(twice.stderr.contains("- (standard input) can be given once"), twice.stderr)
     }
 }
+
+extension CLITests {
+    /// `serve --index` needs the model the index was built with, and an index that exists.
+    func testServeIndexNeedsItsModel() throws {
+        let alone = try run(["serve", "--caption-model", tiny, "--index", "photos.sqlite"])
+        XCTAssertEqual(alone.status, 64)
+        XCTAssertTrue(alone.stderr.contains("--index needs --itm-model (the model the index was built with)"), alone.stderr)
+        let missing = try run(["serve", "--itm-model", Self.fixtures.appendingPathComponent("tiny-itm").path,
+                               "--index", "/nonexistent/photos.sqlite", "--port", "0"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").last.map(String.init),
+                       "error: /nonexistent/photos.sqlite: no such index (create one with `blip index add`)")
+    }
+}
