@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "BLIPIndex", targets: ["BLIPIndex"]),
         .library(name: "BLIPHub", targets: ["BLIPHub"]),
+        .library(name: "BLIPData", targets: ["BLIPData"]),
         .library(name: "BlipServer", targets: ["BlipServer"]),
         .executable(name: "blip", targets: ["blip"]),
     ],
@@ -60,6 +61,8 @@ let package = Package(
         ),
         // Models by hub id: the Hugging Face cache layout and downloads (Foundation only).
         .target(name: "BLIPHub"),
+        // Dataset tools: CapFilt (captioner + filter) over WebDataset tars and record files.
+        .target(name: "BLIPData", dependencies: ["BLIP", "BLIPHub"]),
         // HTTP inference server (Hummingbird): dynamic batching over model services.
         .target(
             name: "BlipServer",
@@ -76,12 +79,14 @@ let package = Package(
             dependencies: [
                 "BLIP",
                 "BLIPIndex",
+                "BLIPData",
                 "BLIPHub",
                 "BlipServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "BLIPHubTests", dependencies: ["BLIPHub"]),
+        .testTarget(name: "BLIPDataTests", dependencies: ["BLIPData", "BLIP"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
         .testTarget(
             name: "BLIPTests",

@@ -6,20 +6,47 @@ import Foundation
 /// `consume` throws, the item being prepared is waited for and dropped.
 public func forEachPrepared<T: Sendable>(_ count: Int, prepare: @escaping @Sendable (Int) -> T,
                                   consume: (Int, T) throws -> Void) rethrows {
-    guard count > 0 else { return }
+    let counter = PrefetchCounter()
+    var i = 0
+    try forEachPrefetched(next: { () -> T? in
+        let k = counter.take()
+        return k < count ? prepare(k) : nil
+    }, consume: { value in
+        try consume(i, value)
+        i += 1
+    })
+}
+
+/// Calls `consume` with each value `next` produces until it returns nil, `next` running on a
+/// background thread one value ahead of `consume` (a stream of unknown length: records read
+/// from a tar archive, decoded and preprocessed while the model works on the previous batch).
+/// `next` is never called concurrently with itself. When `consume` throws, the value being
+/// produced is waited for and dropped.
+public func forEachPrefetched<T: Sendable>(next: @escaping @Sendable () -> T?, consume: (T) throws -> Void) rethrows {
     let queue = DispatchQueue(label: "blip.prepare", qos: .userInitiated)
-    func start(_ i: Int) -> Prepared<T> {
-        let item = Prepared<T>()
-        queue.async { item.fulfil(prepare(i)) }
+    func start() -> Prepared<T?> {
+        let item = Prepared<T?>()
+        queue.async { item.fulfil(next()) }
         return item
     }
-    var next: Prepared<T>? = start(0)
-    defer { _ = next?.wait() }
-    for i in 0..<count {
-        guard let current = next else { break }
-        let value = current.wait()
-        next = i + 1 < count ? start(i + 1) : nil
-        try consume(i, value)
+    var pending: Prepared<T?>? = start()
+    defer { _ = pending?.wait() }
+    while let current = pending {
+        guard let value = current.wait() else {
+            pending = nil
+            break
+        }
+        pending = start()
+        try consume(value)
+    }
+}
+
+/// The next index to prepare (read and advanced on the background queue only).
+private final class PrefetchCounter: @unchecked Sendable {
+    private var value = 0
+    func take() -> Int {
+        defer { value += 1 }
+        return value
     }
 }
 

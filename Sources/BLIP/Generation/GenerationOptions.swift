@@ -35,6 +35,11 @@ public struct GenerationOptions: Sendable, Equatable {
     public var temperature: Double = 1
     /// Seed of the sampling random generator (random when nil).
     public var seed: UInt64?
+    /// One seed per generated row (images × `numReturnSequences`, in that order) when sampling:
+    /// each row draws from its own generator, so its text depends on its seed and its image
+    /// only, not on what else shares the batch (dataset tools seed a row by the sample's key).
+    /// Overrides `seed`.
+    public var rowSeeds: [UInt64]?
     /// Penalty for tokens already in the sequence (1: off), as in CTRL / transformers.
     public var repetitionPenalty: Double = 1
 

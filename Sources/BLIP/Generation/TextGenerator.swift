@@ -68,6 +68,10 @@ public struct TextGenerator: Sendable {
         var logits = decoder.nextTokenLogits(prompts, cache: &cache, cross: cross)
         var unfinished = [Bool](repeating: true, count: b)
         var rng = SeededGenerator(seed: processing.options.seed ?? UInt64.random(in: 0...UInt64.max))
+        var rowGenerators = processing.options.rowSeeds.map { $0.map(SeededGenerator.init(seed:)) }
+        if let seeds = processing.options.rowSeeds, seeds.count != b, processing.options.doSample {
+            throw BlipModelError.invalidInput("\(seeds.count) row seeds for \(b) generated rows")
+        }
         let vocab = logits.shape[1]
         while true {
             try monitor?.checkCancelled()
@@ -77,7 +81,11 @@ public struct TextGenerator: Sendable {
                 processing.process(row, sequence: sequences[r])
                 if processing.options.doSample {
                     processing.warp(row)
-                    next[r] = sampleIndex(UnsafeBufferPointer(row), using: &rng)
+                    if rowGenerators != nil {
+                        next[r] = sampleIndex(UnsafeBufferPointer(row), using: &rowGenerators![r])
+                    } else {
+                        next[r] = sampleIndex(UnsafeBufferPointer(row), using: &rng)
+                    }
                 } else {
                     next[r] = argmax(UnsafePointer(row.baseAddress!), count: vocab)
                 }
