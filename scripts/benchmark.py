@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark Swift BLIP against PyTorch eager on the same full-size random weights, in one run.
 
-    python3 scripts/benchmark.py [--tasks caption,vqa,itm] [--repeats 3] [--threads 2] [--json FILE]
+    python3 scripts/benchmark.py [--tasks caption,vqa,itm,capfilt] [--repeats 3] [--threads 2] [--json FILE]
     python3 scripts/benchmark.py --tasks caption --model DIR      # your own model directory
 
 For each task a random-weight full-size base model (the real Salesforce base configs) is made once
@@ -20,6 +20,8 @@ except the first row:
            16 texts (transformers' API takes one image per text, so PyTorch encodes it 16 times;
            we encode it once, as an application would); and the throughput of `blip index add`
            on 24 photos (Swift only: decode, preprocess, vision, ITC projection, hash, SQLite)
+  capfilt  `blip capfilt` on 64 photos: base captioner (one nucleus caption each) + base ITM
+           filter, batch 8, images/s per precision (Swift only: nothing else runs CapFilt)
 and the peak RSS of each process. Engines: PyTorch fp32 and bf16 (`model.to(torch.bfloat16)`),
 OpenVINO for the vision encoder (`ov.convert_model(model.vision_model)`, compiled for CPU with its
 default precision, bf16 where the CPU has AVX512_BF16/AMX, and with INFERENCE_PRECISION_HINT=f32),
@@ -245,6 +247,38 @@ def index_throughput(blip, model, count=24):
     return float(m.group(1)) if m else None
 
 
+def capfilt_throughput(blip, threads, precisions=("fp32", "bf16", "int8"), count=64):
+    """`blip capfilt` on `count` photos (a JSON Lines file of records, each with a web caption) with
+    random base weights: the caption-base captioner (one nucleus-sampled caption per image) and the
+    itm-base filter, batch 8, one process per precision; images/s as the run's summary line gives
+    it (decode, preprocessing and both models, model loading excluded)."""
+    import re
+    import tempfile
+
+    gallery = make_gallery(count)
+    models = {}
+    for task, script in (("caption", "reference.py"), ("itm", "reference_retrieval.py")):
+        models[task] = f"/tmp/swift-blip-bench/{task}-base"
+        if not os.path.exists(os.path.join(models[task], "model.safetensors")):
+            subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "make-model", "--config", "base",
+                            "--out", models[task]], check=True, stdout=subprocess.DEVNULL)
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        records = os.path.join(tmp, "records.jsonl")
+        with open(records, "w") as f:
+            for name in sorted(os.listdir(gallery))[:count]:
+                f.write(json.dumps({"image": os.path.join(gallery, name), "caption": "a photograph of something"}) + "\n")
+        for precision in precisions:
+            print(f"running blip capfilt {precision} on {count} photos ...", file=sys.stderr)
+            out = subprocess.run([blip, "capfilt", "--captioner", models["caption"], "--filter", models["itm"],
+                                  "--precision", precision, "--threads", str(threads), "--batch-size", "8",
+                                  "--shard-size", str(count), "--output", os.path.join(tmp, precision), records],
+                                 check=True, capture_output=True, text=True)
+            m = re.search(r"([0-9.]+) images/s", out.stdout)
+            rates[precision] = float(m.group(1)) if m else None
+    return rates
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tasks", default="caption,vqa,itm", help="comma-separated: caption, vqa, itm")
@@ -282,6 +316,12 @@ def main():
     engines = ["PyTorch fp32", "PyTorch bf16", "ours fp32", "ours bf16", "ours int8"]
     print(f"{'measurement':<30}" + "".join(f"{e:>14}" for e in engines))
     for task in tasks:
+        if task == "capfilt":
+            rates = capfilt_throughput(blip, args.threads)
+            results["capfilt_images_per_s"] = rates
+            print(f"{'capfilt img/s (64 photos)':<30}{'':>14}{'':>14}" + "".join(f"{rates[p]:>14.2f}" for p in ("fp32", "bf16", "int8")),
+                  flush=True)
+            continue
         default_only, script, rows = TASKS[task]
         only = args.only or default_only
         model = args.model or f"/tmp/swift-blip-bench/{task}-base"

@@ -81,6 +81,7 @@ public struct CapFiltRunner: Sendable {
     /// Processes one shard from scratch and commits its outputs.
     func runShard(_ shard: Shard, onBatch: ((samples: Int, kept: Int, scored: Int)) -> Void) throws -> ShardStats {
         let started = Date()
+        removeLeftovers(of: shard)
         var stats = ShardStats(shard: shard.name, source: shard.description)
         let tar = try AtomicFile(output.appendingPathComponent("\(shard.name).tar"))
         let rows = try AtomicFile(output.appendingPathComponent("\(shard.name).jsonl"))
@@ -123,6 +124,14 @@ public struct CapFiltRunner: Sendable {
         committed = true
         try AtomicFile.write(stats.encoded(), to: statsURL(shard))
         return stats
+    }
+
+    /// Deletes the temporary files a killed run left for `shard` (this run writes it anew).
+    func removeLeftovers(of shard: Shard) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
+        for name in names where name.hasPrefix(".\(shard.name)") && name.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(at: output.appendingPathComponent(name))
+        }
     }
 
     /// The web caption as the filter sees it (cleaned), or nil when it is unusable.

@@ -69,7 +69,39 @@ extension ImageIndex {
         public let elapsed: Double
     }
 
-    private struct StoredFile {
+    /// What the background stage learns of one file: its size and time and — unless those say
+    /// it is unchanged — its bytes' SHA-256 and its decoded image (decoded unless the index
+    /// already holds this content for this path).
+    private struct PreparedFile: Sendable {
+        let path: String
+        var stat: (size: Int64, mtime: Int64)?
+        var hash: String?
+        var readError: String?
+        var image: Result<RGBImage, Error>?
+    }
+
+    private static func prepare(_ file: String, stored old: StoredFile?, rehash: Bool, maxPixels: Int,
+                                upright: Bool) -> PreparedFile {
+        var p = PreparedFile(path: file)
+        guard let (size, mtime) = FileScanner.sizeAndModificationTime(file) else { return p }
+        p.stat = (size, mtime)
+        if let old, !rehash, old.size == size, old.mtime == mtime { return p }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            p.readError = error.localizedDescription
+            return p
+        }
+        let hash = SHA256.hex(data)
+        p.hash = hash
+        if old?.hash != hash {
+            p.image = Result { try RGBImage(data: data, maxPixels: maxPixels, source: file, applyingExifOrientation: upright) }
+        }
+        return p
+    }
+
+    private struct StoredFile: Sendable {
         let hash: String
         let size: Int64
         let mtime: Int64
@@ -195,28 +227,37 @@ extension ImageIndex {
             report()
         }
 
-        for file in files {
+        // Reading, hashing and decoding run on a background thread, a chunk of files ahead of the
+        // model and the database (the pipeline `blip capfilt` and `blip caption` use).
+        let storedFiles = stored
+        let chunks = stride(from: 0, to: files.count, by: options.batchSize).map { $0..<min($0 + options.batchSize, files.count) }
+        let (rehash, maxPixels, upright) = (options.rehash, options.maxPixels, options.applyExifOrientation)
+        try forEachPrepared(chunks.count, prepare: { c in
+            files[chunks[c]].map { Self.prepare($0, stored: storedFiles[$0], rehash: rehash, maxPixels: maxPixels, upright: upright) }
+        }, consume: { (_: Int, chunk: [PreparedFile]) in
+            for prepared in chunk {
+                try consider(prepared)
+            }
+        })
+        func consider(_ prepared: PreparedFile) throws {
+            let file = prepared.path
             defer {
                 processed += 1
                 report()
             }
-            guard let (size, mtime) = FileScanner.sizeAndModificationTime(file) else {
+            guard let (size, mtime) = prepared.stat else {
                 summary.failures.append(IndexFailure(path: file, reason: "cannot read the file"))
-                continue
+                return
             }
             let old = stored[file]
-            if let old, !options.rehash, old.size == size, old.mtime == mtime {
-                summary.unchanged += 1
-                continue
+            guard let hash = prepared.hash else {
+                if let error = prepared.readError {
+                    summary.failures.append(IndexFailure(path: file, reason: "cannot read the file: \(error)"))
+                } else {
+                    summary.unchanged += 1  // same size and modification time
+                }
+                return
             }
-            let data: Data
-            do {
-                data = try Data(contentsOf: URL(fileURLWithPath: file))
-            } catch {
-                summary.failures.append(IndexFailure(path: file, reason: "cannot read the file: \(error.localizedDescription)"))
-                continue
-            }
-            let hash = SHA256.hex(data)
             if let old, old.hash == hash {
                 summary.unchanged += 1
                 if old.size != size || old.mtime != mtime { batch.touches.append((file, size, mtime)) }
@@ -234,13 +275,13 @@ extension ImageIndex {
             } else {
                 let image: RGBImage
                 do {
-                    image = try RGBImage(data: data, maxPixels: options.maxPixels, source: file,
-                                         applyingExifOrientation: options.applyExifOrientation)
+                    guard let decoded = prepared.image else { return }
+                    image = try decoded.get()
                 } catch {
                     summary.failures.append(IndexFailure(path: file, reason: Self.reason(error, path: file)))
                     // The indexed content is gone: drop the stale row rather than keep returning it.
                     if old != nil { batch.deletions.append(file) }
-                    continue
+                    return
                 }
                 batch.byHash[hash] = batch.rows.count
                 batch.rows.append(PendingRow(path: file, hash: hash, size: size, mtime: mtime, width: image.width,

@@ -80,6 +80,9 @@ struct CapFiltCommand: ParsableCommand {
     @Option(name: .customLong("max-words"), parsing: .unconditional, help: "pre_caption's word limit.")
     var maxWords = 30
 
+    @Flag(name: .customLong("list-shards"), help: "Print the shard plan (one JSON object per shard: index, name, source, done) and exit.")
+    var listShards = false
+
     @OptionGroup var threadsOption: ThreadsOption
     @OptionGroup var imageOptions: ImageInputOptions
 
@@ -123,6 +126,16 @@ struct CapFiltCommand: ParsableCommand {
             try options.validate()
             let plan = try ShardPlan(inputs: inputs, shardSize: shardSize)
             let (index, count) = assignment()
+            let statsFolder = URL(fileURLWithPath: self.output)
+            if listShards {
+                for shard in plan.shards {
+                    let done = FileManager.default.fileExists(atPath: statsFolder.appendingPathComponent("\(shard.name)_stats.json").path)
+                    let line: [String: Any] = ["index": shard.index, "name": shard.name, "source": shard.description, "done": done]
+                    print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys, .withoutEscapingSlashes]),
+                                 as: UTF8.self))
+                }
+                return
+            }
             let mine = plan.assigned(index: index, count: count)
             let compute = threadsOption.compute
             let models = CapFiltModels(
