@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "BLIPIndex", targets: ["BLIPIndex"]),
         .library(name: "BLIPHub", targets: ["BLIPHub"]),
         .library(name: "BLIPData", targets: ["BLIPData"]),
+        .library(name: "BLIPEval", targets: ["BLIPEval"]),
         .library(name: "BlipServer", targets: ["BlipServer"]),
         .executable(name: "blip", targets: ["blip"]),
     ],
@@ -63,6 +64,8 @@ let package = Package(
         .target(name: "BLIPHub"),
         // Dataset tools: CapFilt (captioner + filter) over WebDataset tars and record files.
         .target(name: "BLIPData", dependencies: ["BLIP", "BLIPHub"]),
+        // Evaluation: caption metrics (pycocoevalcap), VQA accuracy (official vqaEval), retrieval recall.
+        .target(name: "BLIPEval", dependencies: ["BLIP"]),
         // HTTP inference server (Hummingbird): dynamic batching over model services.
         .target(
             name: "BlipServer",
@@ -80,6 +83,7 @@ let package = Package(
                 "BLIP",
                 "BLIPIndex",
                 "BLIPData",
+                "BLIPEval",
                 "BLIPHub",
                 "BlipServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -87,10 +91,11 @@ let package = Package(
         ),
         .testTarget(name: "BLIPHubTests", dependencies: ["BLIPHub"]),
         .testTarget(name: "BLIPDataTests", dependencies: ["BLIPData", "BLIP"], exclude: ["Fixtures"]),
+        .testTarget(name: "BLIPEvalTests", dependencies: ["BLIPEval", "BLIP"], exclude: ["Fixtures"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
         .testTarget(
             name: "BLIPTests",
-            dependencies: ["BLIP"],
+            dependencies: ["BLIP", "BLIPEval"],
             resources: [.copy("Fixtures")]
         ),
         // Test-only code shared by BLIPIndexTests and IndexCrashHelper: a deterministic fake embedder

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import BLIP
+import BLIPEval
 
 /// The tiny random-weight BlipForImageTextRetrieval model and what transformers computed for it
 /// (`python3 scripts/reference_retrieval.py make-fixtures`): 3 images x 6 texts.

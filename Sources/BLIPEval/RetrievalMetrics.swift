@@ -1,3 +1,4 @@
+import BLIP
 import Foundation
 
 /// Dot products of every query with every gallery vector: [Q][D] · [G][D]^T -> [Q][G]. With

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Golden values for BLIPEval (`blip eval`): pycocoevalcap 1.2's caption scorers and the official
+VQA evaluation (vqaEval.py as LAVIS ships it), on small deterministic test sets with the awkward
+cases in them.
+
+Test tool only: the Swift package never runs Python. Needs `pip install pycocoevalcap` (it ships
+the Stanford tokenizer jar; Java 17 runs it) and `pip install --no-deps salesforce-lavis` (only
+its lavis/common/vqa_tools files are loaded, without importing the lavis package).
+
+  python3 scripts/eval_reference.py make-fixtures [--root Tests/BLIPEvalTests/Fixtures]
+      caption_sets.json: several sets of {image_id: {"refs": [...], "candidate": ...}} with the
+        captions as written, as PTBTokenizer + pycocoevalcap tokenised them, and COCOEvalCap's
+        Bleu_1..4, ROUGE_L, CIDEr (and per-image CIDEr / ROUGE_L);
+      vqa_sets.json: VQAv2-format questions, annotations and results and the official
+        evaluation's overall / per question type / per answer type / per question accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import sys
+import sysconfig
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WORDS = ("a man woman dog cat two three people sitting standing on in the of with and at next to table "
+         "street bus train plate pizza red white blue large small bench beach kitchen field grass ball frisbee "
+         "holding riding playing group young old black wooden parked near front top sign water").split()
+ODD = ["A man's hat, (red)!", "two dogs -- playing...", "\"Quoted\" text here.", "it's 3.5 feet; isn't it?",
+       "  spaced   out  ", "U.S. flag at 12:30", "café au lait", "rock-n-roll band", "ALL CAPS CAPTION",
+       "a (very) {odd} [caption]", "no-punctuation", "", "...", "dog dog dog dog dog", "a", "a a a a"]
+
+
+def sentence(rng: random.Random, lo=3, hi=14) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(lo, hi))]
+    s = " ".join(words)
+    if rng.random() < 0.3:
+        s = s.capitalize() + rng.choice([".", "!", "", " .", ","])
+    return s
+
+
+def caption_sets() -> list[dict]:
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    rng = random.Random(12)
+    sets = []
+    for name, images, odd in [("small", 3, False), ("coco-like", 40, False), ("awkward", 25, True), ("one-image", 1, True)]:
+        data = {}
+        for i in range(images):
+            refs = [sentence(rng) for _ in range(rng.choice([1, 3, 5, 5, 5, 7]))]
+            if odd and rng.random() < 0.5:
+                refs[0] = rng.choice(ODD)
+            r = rng.random()
+            if r < 0.15:
+                candidate = refs[0]
+            elif odd and r < 0.5:
+                candidate = rng.choice(ODD)
+            else:
+                candidate = sentence(rng)
+            data[str(1000 + i)] = {"refs": refs, "candidate": candidate}
+        gts = {k: [{"caption": c} for c in v["refs"]] for k, v in data.items()}
+        res = {k: [{"caption": v["candidate"]}] for k, v in data.items()}
+        tok = PTBTokenizer()
+        gts_t, res_t = tok.tokenize(gts), tok.tokenize(res)
+        scores = {}
+        bleu, _ = Bleu(4).compute_score(gts_t, res_t)
+        for k, b in enumerate(bleu):
+            scores[f"Bleu_{k + 1}"] = b
+        rouge, rouge_each = Rouge().compute_score(gts_t, res_t)
+        cider, cider_each = Cider().compute_score(gts_t, res_t)
+        scores["ROUGE_L"], scores["CIDEr"] = float(rouge), float(cider)
+        ids = list(gts_t.keys())
+        for k in ids:
+            data[k]["refs_tokenized"] = gts_t[k]
+            data[k]["candidate_tokenized"] = res_t[k][0]
+        sets.append({"name": name, "ids": ids, "images": data, "scores": scores,
+                     "cider_per_image": [float(x) for x in cider_each], "rouge_per_image": [float(x) for x in rouge_each]})
+    return sets
+
+
+def load(name: str):
+    path = Path(sysconfig.get_paths()["purelib"]) / "lavis/common/vqa_tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ANSWERS = ["yes", "no", "2", "two", "Two", "red", "the red one", "a dog", "dog", "dogs", "3", "three", "dont know",
+           "don't", "dont", "none", "zero", "0", "tennis racket", "tennis-racket", "tennis, racket", "1,000", "1000",
+           "10.5", "left.", "left", "right!", "N/A", "n/a", "(blue)", "blue", "ten", "10", "an apple", "apple", "isnt",
+           "isn't", "hes", "he's", "a.b.c", "e.g.", "wait...", "... " * 20, "yes ", " yes", "YES", "teddy bear",
+           "teddy_bear", "hot-dog", "hot dog", "hotdog", "@home", "3:30", "1/2", "half", "#1", "c++", "smile :)"]
+
+
+def vqa_sets() -> list[dict]:
+    vqa_eval = load("vqa_eval")
+    rng = random.Random(5)
+    sets = []
+    for name, count in [("small", 6), ("varied", 120)]:
+        questions, annotations, results = [], [], []
+        for i in range(count):
+            qid = 500000 + i
+            pool = rng.sample(ANSWERS, rng.choice([1, 2, 3, 4]))
+            answers = [rng.choice(pool) for _ in range(10)]
+            qtype = rng.choice(["what color is the", "how many", "is the", "what is", "none of the above"])
+            atype = {"how many": "number", "is the": "yes/no"}.get(qtype, "other")
+            questions.append({"question_id": qid, "image_id": 9000 + i // 3, "question": f"{qtype} thing {i}?"})
+            annotations.append({"question_id": qid, "image_id": 9000 + i // 3, "question_type": qtype, "answer_type": atype,
+                                "multiple_choice_answer": answers[0],
+                                "answers": [{"answer": a, "answer_confidence": "yes", "answer_id": j + 1} for j, a in enumerate(answers)]})
+            guess = rng.choice(pool) if rng.random() < 0.6 else rng.choice(ANSWERS)
+            results.append({"question_id": qid, "answer": guess})
+
+        class Holder:  # the attributes VQAEval reads of its `vqa` and `vqaRes` objects
+            def __init__(self, qa):
+                self.qa = qa
+
+            def getQuesIds(self):
+                return list(self.qa.keys())
+
+        import copy
+        gt = Holder({a["question_id"]: copy.deepcopy(a) for a in annotations})
+        res = Holder({r["question_id"]: r for r in results})
+        ev = vqa_eval.VQAEval(gt, res, n=2)
+        import io, contextlib
+        with contextlib.redirect_stdout(io.StringIO()):
+            ev.evaluate()
+        sets.append({"name": name, "questions": {"questions": questions}, "annotations": {"annotations": annotations},
+                     "results": results, "accuracy": ev.accuracy,
+                     "per_question": {str(k): v for k, v in ev.evalQA.items()}})
+    return sets
+
+
+def normalisation_cases() -> list[dict]:
+    vqa_eval = load("vqa_eval")
+
+    class Empty:
+        qa = {}
+
+        def getQuesIds(self):
+            return []
+
+    ev = vqa_eval.VQAEval(Empty(), Empty(), n=2)
+    cases = ANSWERS + ["a.b", "3.14", "end.", "x. y", "many....... dots" + "." * 40, "one, two", "1,2", "no - way",
+                       "semi;colon", "[bracket]", "under_score", "a/b", "<tag>", "it's", "the cat's", "An Apple",
+                       "one two three", "\tyes\n", "ÇA VA", "٣ cats", "the", "a an the"]
+    return [{"input": c, "punctuation": ev.processPunctuation(c),
+             "digit_article": ev.processDigitArticle(ev.processPunctuation(c))} for c in cases]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    mf = sub.add_parser("make-fixtures")
+    mf.add_argument("--root", type=Path, default=ROOT / "Tests/BLIPEvalTests/Fixtures")
+    args = ap.parse_args()
+    args.root.mkdir(parents=True, exist_ok=True)
+    (args.root / "caption_sets.json").write_text(json.dumps(caption_sets(), indent=1, ensure_ascii=False) + "\n")
+    (args.root / "vqa_sets.json").write_text(json.dumps({"sets": vqa_sets(), "normalisation": normalisation_cases()},
+                                                        indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {args.root}/caption_sets.json and vqa_sets.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
