@@ -12,7 +12,9 @@ its lavis/common/vqa_tools files are loaded, without importing the lavis package
         captions as written, as PTBTokenizer + pycocoevalcap tokenised them, and COCOEvalCap's
         Bleu_1..4, ROUGE_L, CIDEr (and per-image CIDEr / ROUGE_L);
       vqa_sets.json: VQAv2-format questions, annotations and results and the official
-        evaluation's overall / per question type / per answer type / per question accuracy.
+        evaluation's overall / per question type / per answer type / per question accuracy;
+      retrieval_split.json, retrieval_i2t.npy (float32, C order), retrieval_t2i.npy (float64,
+        Fortran order, different from the transpose, as after ITM re-ranking) and retrieval_expected.json: BLIP's official `itm_eval` (train_retrieval.py) on them.
 """
 
 from __future__ import annotations
@@ -157,6 +159,51 @@ def normalisation_cases() -> list[dict]:
              "digit_article": ev.processDigitArticle(ev.processPunctuation(c))} for c in cases]
 
 
+def itm_eval(scores_i2t, scores_t2i, txt2img, img2txt):
+    """BLIP's train_retrieval.py itm_eval, verbatim in behaviour."""
+    import numpy as np
+    ranks = np.zeros(scores_i2t.shape[0])
+    for index, score in enumerate(scores_i2t):
+        inds = np.argsort(score)[::-1]
+        rank = 1e20
+        for i in img2txt[index]:
+            tmp = np.where(inds == i)[0][0]
+            if tmp < rank:
+                rank = tmp
+        ranks[index] = rank
+    tr1, tr5, tr10 = (100.0 * len(np.where(ranks < k)[0]) / len(ranks) for k in (1, 5, 10))
+    ranks = np.zeros(scores_t2i.shape[0])
+    for index, score in enumerate(scores_t2i):
+        inds = np.argsort(score)[::-1]
+        ranks[index] = np.where(inds == txt2img[index])[0][0]
+    ir1, ir5, ir10 = (100.0 * len(np.where(ranks < k)[0]) / len(ranks) for k in (1, 5, 10))
+    tr_mean, ir_mean = (tr1 + tr5 + tr10) / 3, (ir1 + ir5 + ir10) / 3
+    return {"txt_r1": tr1, "txt_r5": tr5, "txt_r10": tr10, "txt_r_mean": tr_mean, "img_r1": ir1, "img_r5": ir5,
+            "img_r10": ir10, "img_r_mean": ir_mean, "r_mean": (tr_mean + ir_mean) / 2}
+
+
+def retrieval_fixtures(root: Path) -> None:
+    import numpy as np
+    rng = np.random.default_rng(3)
+    split = [{"image": f"val2014/COCO_val2014_{i:012d}.jpg", "caption": [f"caption {j} of image {i}" for j in range(int(rng.integers(1, 6)))]}
+             for i in range(40)]
+    txt2img, img2txt, t = {}, {}, 0
+    for i, x in enumerate(split):
+        img2txt[i] = []
+        for _ in x["caption"]:
+            img2txt[i].append(t)
+            txt2img[t] = i
+            t += 1
+    i2t = rng.standard_normal((len(split), t)).astype(np.float32)
+    i2t[np.arange(len(split)), [img2txt[i][0] for i in range(len(split))]] += 1.5  # better than chance
+    t2i = (i2t.T + 0.3 * rng.standard_normal((t, len(split)))).astype(np.float64)
+    (root / "retrieval_split.json").write_text(json.dumps(split, indent=1) + "\n")
+    np.save(root / "retrieval_i2t.npy", i2t)
+    np.save(root / "retrieval_t2i.npy", np.asfortranarray(t2i))
+    expected = {"i2t_only": itm_eval(i2t, i2t.T, txt2img, img2txt), "both": itm_eval(i2t, t2i, txt2img, img2txt)}
+    (root / "retrieval_expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -167,7 +214,8 @@ def main() -> int:
     (args.root / "caption_sets.json").write_text(json.dumps(caption_sets(), indent=1, ensure_ascii=False) + "\n")
     (args.root / "vqa_sets.json").write_text(json.dumps({"sets": vqa_sets(), "normalisation": normalisation_cases()},
                                                         indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote {args.root}/caption_sets.json and vqa_sets.json")
+    retrieval_fixtures(args.root)
+    print(f"wrote {args.root}/caption_sets.json, vqa_sets.json and the retrieval files")
     return 0
 
 

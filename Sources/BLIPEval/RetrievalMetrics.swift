@@ -85,8 +85,21 @@ public struct RetrievalRecall: Sendable, Equatable {
     /// Text→image: for each text, is its image in the top K images.
     public var textToImage: [Int: Double]
 
+    /// Mean of both directions' recall at every K, as the official `itm_eval`'s `r_mean`.
+    public var meanRecall: Double {
+        let all = Array(imageToText.values) + Array(textToImage.values)
+        return all.isEmpty ? 0 : all.reduce(0, +) / Double(all.count)
+    }
+
     /// - Parameter scores: [images][texts] (ITC cosines or ITM-reranked scores).
     public init(scores: [[Float]], imageOfText: [Int], ks: [Int] = [1, 5, 10]) throws {
+        try self.init(imageToText: scores, textToImage: nil, imageOfText: imageOfText, ks: ks)
+    }
+
+    /// The official `itm_eval(scores_i2t, scores_t2i, txt2img, img2txt)`: the two directions'
+    /// matrices may differ (ITM re-ranking fills each direction's top k separately);
+    /// `textToImage` [texts][images] defaults to the transpose of `imageToText` [images][texts].
+    public init(imageToText scores: [[Float]], textToImage: [[Float]]?, imageOfText: [Int], ks: [Int] = [1, 5, 10]) throws {
         let texts = imageOfText.count
         guard scores.allSatisfy({ $0.count == texts }) else {
             throw BlipModelError.invalidInput("every score row must have \(texts) texts")
@@ -99,7 +112,12 @@ public struct RetrievalRecall: Sendable, Equatable {
             textsOfImage[i].insert(t)
         }
         imageToText = try recallAtK(similarity: scores, relevant: textsOfImage, ks: ks)
-        let transposed = (0..<texts).map { t in scores.map { $0[t] } }
-        textToImage = try recallAtK(similarity: transposed, relevant: imageOfText.map { [$0] }, ks: ks)
+        if let textToImage {
+            guard textToImage.count == texts, textToImage.allSatisfy({ $0.count == scores.count }) else {
+                throw BlipModelError.invalidInput("the text-to-image scores must be [\(texts)][\(scores.count)]")
+            }
+        }
+        let t2i = textToImage ?? (0..<texts).map { t in scores.map { $0[t] } }
+        self.textToImage = try recallAtK(similarity: t2i, relevant: imageOfText.map { [$0] }, ks: ks)
     }
 }

@@ -9,6 +9,6 @@ struct BlipCommand: ParsableCommand {
         abstract: "BLIP vision-language models in Swift: captions, visual question answering, image-text matching, retrieval, serving.",
         version: blipVersion,
         subcommands: [CaptionCommand.self, VQACommand.self, MatchCommand.self, EmbedCommand.self, IndexCommand.self,
-                      CapFiltCommand.self, TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self, ServeCommand.self,
+                      CapFiltCommand.self, EvalCommand.self, TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self, ServeCommand.self,
                       DownloadCommand.self, ModelsCommand.self])
 }
