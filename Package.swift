@@ -108,7 +108,7 @@ let package = Package(
             dependencies: ["BLIP", "BLIPHub", "BLIPIndex", "BLIPIndexTestSupport", "IndexCrashHelper"]
         ),
         // Runs the `blip` executable end to end (exit codes, stdout, stderr) on the tiny fixtures.
-        .testTarget(name: "BLIPCLITests", dependencies: ["blip"]),
+        .testTarget(name: "BLIPCLITests", dependencies: ["blip", "BLIPEval"]),
         // libFuzzer harnesses, one per parser (scripts/fuzz.sh builds them with -sanitize=fuzzer,address
         // and -DFUZZING; a normal build makes them replay the files they are given).
         .target(name: "CFuzzerDriver", path: "Sources/Fuzz/CFuzzerDriver"),

@@ -204,6 +204,70 @@ def retrieval_fixtures(root: Path) -> None:
     (root / "retrieval_expected.json").write_text(json.dumps(expected, indent=1) + "\n")
 
 
+RETRIEVAL_SPLIT = [
+    {"image": "astronaut_64x64.png", "caption": ["An astronaut.", "a woman in a white space suit"]},
+    {"image": "chelsea_72x48.png", "caption": ["a cat", "A ginger cat, lying down!"]},
+    {"image": "coffee_60x40.png", "caption": ["a cup of coffee on a saucer"]},
+]
+
+
+def retrieval_model_fixture(root: Path, k_test: int = 2) -> None:
+    """BLIP's official `evaluation()` (ITC for all pairs, ITM logit with [ENC] + ITC for each
+    image's and each text's top k_test) with transformers' BlipForImageTextRetrieval on the tiny
+    ITM model and its three images: the expected score matrices and itm_eval of `blip eval
+    retrieval --model`."""
+    import numpy as np
+    import torch
+    from PIL import Image
+    from transformers import BlipForImageTextRetrieval, BlipProcessor
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from capfilt_reference import pre_caption
+
+    model_dir = ROOT / "Tests/BLIPTests/Fixtures/tiny-itm"
+    torch.set_num_threads(2)
+    model = BlipForImageTextRetrieval.from_pretrained(model_dir, dtype=torch.float32).eval()
+    processor = BlipProcessor.from_pretrained(model_dir)
+    texts, txt2img, img2txt = [], {}, {}
+    for i, x in enumerate(RETRIEVAL_SPLIT):
+        img2txt[i] = []
+        for c in x["caption"]:
+            img2txt[i].append(len(texts))
+            txt2img[len(texts)] = i
+            texts.append(pre_caption(c, 30))
+    images = [Image.open(model_dir / "images" / x["image"]).convert("RGB") for x in RETRIEVAL_SPLIT]
+    enc = processor.tokenizer.convert_tokens_to_ids("[ENC]")
+    with torch.no_grad():
+        pixels = processor(images=images, return_tensors="pt").pixel_values
+        image_embeds = model.vision_model(pixel_values=pixels).last_hidden_state
+        image_feat = torch.nn.functional.normalize(model.vision_proj(image_embeds[:, 0]), dim=-1)
+        tok = processor.tokenizer(texts, padding=True, return_tensors="pt")
+        text_out = model.text_encoder(input_ids=tok.input_ids, attention_mask=tok.attention_mask, return_dict=True)
+        text_feat = torch.nn.functional.normalize(model.text_proj(text_out.last_hidden_state[:, 0]), dim=-1)
+        sims = image_feat @ text_feat.t()
+
+        def itm_logit(i, ts):
+            ids = tok.input_ids[ts].clone()
+            ids[:, 0] = enc
+            states = image_embeds[i:i + 1].repeat(len(ts), 1, 1)
+            out = model.text_encoder(input_ids=ids, attention_mask=tok.attention_mask[ts], encoder_hidden_states=states,
+                                     encoder_attention_mask=torch.ones(states.shape[:2], dtype=torch.long), return_dict=True)
+            return model.itm_head(out.last_hidden_state[:, 0])[:, 1]
+
+        i2t = torch.full((len(images), len(texts)), -100.0)
+        for i in range(len(images)):
+            topk_sim, topk_idx = sims[i].topk(k=k_test)
+            i2t[i, topk_idx] = itm_logit(i, topk_idx) + topk_sim
+        t2i = torch.full((len(texts), len(images)), -100.0)
+        for t in range(len(texts)):
+            topk_sim, topk_idx = sims[:, t].topk(k=k_test)
+            for i, s in zip(topk_idx.tolist(), topk_sim):
+                t2i[t, i] = itm_logit(i, torch.tensor([t]))[0] + s
+    (root / "retrieval_model_split.json").write_text(json.dumps(RETRIEVAL_SPLIT, indent=1) + "\n")
+    expected = {"k_test": k_test, "texts": texts, "itc": sims.tolist(), "i2t": i2t.tolist(), "t2i": t2i.tolist(),
+                "itm_eval": itm_eval(i2t.numpy(), t2i.numpy(), txt2img, img2txt)}
+    (root / "retrieval_model_expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -215,6 +279,7 @@ def main() -> int:
     (args.root / "vqa_sets.json").write_text(json.dumps({"sets": vqa_sets(), "normalisation": normalisation_cases()},
                                                         indent=1, ensure_ascii=False) + "\n")
     retrieval_fixtures(args.root)
+    retrieval_model_fixture(args.root)
     print(f"wrote {args.root}/caption_sets.json, vqa_sets.json and the retrieval files")
     return 0
 

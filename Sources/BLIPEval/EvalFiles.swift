@@ -47,6 +47,19 @@ public enum EvalFiles {
         return (refs, order)
     }
 
+    /// The images of COCO-format annotations (`"images": [{"id", "file_name"}]`).
+    public static func captionImages(_ url: URL) throws -> [(id: String, file: String)] {
+        guard let root = try json(url) as? [String: Any], let images = root["images"] as? [[String: Any]] else {
+            throw EvalError.invalid("\(url.path): has no \"images\" list of {\"id\", \"file_name\"}: give the images with --split")
+        }
+        return try images.enumerated().map { i, image in
+            guard let id = id(image["id"]), let file = image["file_name"] as? String else {
+                throw EvalError.invalid("\(url.path): image \(i) needs \"id\" and \"file_name\"")
+            }
+            return (id, file)
+        }
+    }
+
     /// Generated captions: a JSON list or JSON Lines of `{"image_id", "caption"}`, or of
     /// `{"image": path, "caption"}` as `blip caption --json` prints them (the id is then the
     /// number ending the file name, as LAVIS derives COCO ids: COCO_val2014_000000391895.jpg →
@@ -107,6 +120,20 @@ public enum EvalFiles {
             throw EvalError.invalid("\(url.path): expected VQA questions {\"questions\": [...]}")
         }
         return Set(questions.compactMap { ($0["question_id"] as? NSNumber)?.intValue })
+    }
+
+    /// The questions of a VQAv2 questions file: (question id, image id, text), in file order.
+    public static func vqaQuestions(_ url: URL) throws -> [(id: Int, image: Int, question: String)] {
+        guard let root = try json(url) as? [String: Any], let questions = root["questions"] as? [[String: Any]] else {
+            throw EvalError.invalid("\(url.path): expected VQA questions {\"questions\": [...]}")
+        }
+        return try questions.enumerated().map { i, q in
+            guard let id = (q["question_id"] as? NSNumber)?.intValue, let image = (q["image_id"] as? NSNumber)?.intValue,
+                  let text = q["question"] as? String else {
+                throw EvalError.invalid("\(url.path): question \(i) needs \"question_id\", \"image_id\" and \"question\"")
+            }
+            return (id, image, text)
+        }
     }
 
     /// VQA results: a list or JSON Lines of `{"question_id", "answer"}`.

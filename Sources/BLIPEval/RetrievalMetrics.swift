@@ -85,10 +85,13 @@ public struct RetrievalRecall: Sendable, Equatable {
     /// Text→image: for each text, is its image in the top K images.
     public var textToImage: [Int: Double]
 
-    /// Mean of both directions' recall at every K, as the official `itm_eval`'s `r_mean`.
+    /// The mean of the two directions' mean recalls, as the official `itm_eval`'s `r_mean`
+    /// ((tr_mean + ir_mean) / 2, each the mean over K in ascending order).
     public var meanRecall: Double {
-        let all = Array(imageToText.values) + Array(textToImage.values)
-        return all.isEmpty ? 0 : all.reduce(0, +) / Double(all.count)
+        func mean(_ r: [Int: Double]) -> Double {
+            r.isEmpty ? 0 : r.keys.sorted().reduce(0) { $0 + r[$1]! } / Double(r.count)
+        }
+        return (mean(imageToText) + mean(textToImage)) / 2
     }
 
     /// - Parameter scores: [images][texts] (ITC cosines or ITM-reranked scores).

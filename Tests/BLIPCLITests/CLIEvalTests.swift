@@ -1,3 +1,4 @@
+import BLIPEval
 import Foundation
 import XCTest
 
@@ -47,5 +48,39 @@ extension CLITests {
         XCTAssertTrue(shape.stderr.contains("expected a list of {\"image\", \"caption\": [...]} records"), shape.stderr)
         let neither = try run(["eval", "retrieval", "--annotations", annotations])
         XCTAssertEqual(neither.status, 64)
+    }
+}
+
+extension CLITests {
+    /// `blip eval retrieval --model`: the official evaluation (ITC, then ITM logit + ITC for the
+    /// top k of both directions) equals transformers' model run through the official loop on the
+    /// tiny ITM model; a second run resumes from the saved embeddings and ITM log.
+    func testEvalRetrievalRunsTheOfficialEvaluation() throws {
+        let folder = try temporaryDirectory()
+        let expected = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.evalFixtures.appendingPathComponent("retrieval_model_expected.json"))) as? [String: Any])
+        let arguments = ["eval", "retrieval", "--model", Self.fixtures.appendingPathComponent("tiny-itm").path,
+                         "--images", Self.fixtures.appendingPathComponent("tiny-itm/images").path,
+                         "--annotations", Self.evalFixtures.appendingPathComponent("retrieval_model_split.json").path,
+                         "--k-test", "2", "--output", folder.path, "--json"]
+        let r = try run(arguments)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let recall = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Double])
+        for (key, value) in expected["itm_eval"] as! [String: Double] { XCTAssertEqual(recall[key] ?? -1, value, accuracy: 1e-9, key) }
+        for (file, key) in [("retrieval_i2t.npy", "i2t"), ("retrieval_t2i.npy", "t2i")] {
+            let got = try NumpyReader.matrix(contentsOf: folder.appendingPathComponent(file))
+            let want = expected[key] as! [[Double]]
+            XCTAssertEqual(got.count, want.count)
+            for (g, w) in zip(got.joined(), want.joined()) { XCTAssertEqual(Double(g), w, accuracy: 2e-5, file) }
+        }
+        let log = try String(contentsOf: folder.appendingPathComponent("retrieval_itm.jsonl"), encoding: .utf8)
+        XCTAssertEqual(log.split(separator: "\n").count, 3)
+        let again = try run(arguments)
+        XCTAssertEqual(again.stdout, r.stdout)
+        XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("retrieval_itm.jsonl"), encoding: .utf8), log, "resumed: nothing recomputed")
+        let missing = try run(["eval", "retrieval", "--model", Self.fixtures.appendingPathComponent("tiny-itm").path,
+                               "--images", folder.path, "--annotations", Self.evalFixtures.appendingPathComponent("retrieval_model_split.json").path,
+                               "--output", folder.appendingPathComponent("o2").path])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("astronaut_64x64.png"), missing.stderr)
     }
 }

@@ -1,3 +1,4 @@
+import BLIP
 @testable import BLIPData
 import Foundation
 import XCTest

@@ -138,6 +138,19 @@ public struct BlipImageTextMatcher: Sendable {
         return out
     }
 
+    /// The ITM head's logits [no match, match] of every text against one encoded image (no ITC:
+    /// the official retrieval evaluation adds the match logit to the ITC cosine it has).
+    public func itmLogits(_ image: BlipImageEncoding, texts: [String], mode: ITMInputMode = .transformers) throws -> [[Float]] {
+        try checkEmbedding(image)
+        var out: [[Float]] = []
+        out.reserveCapacity(texts.count)
+        for chunk in chunks(texts.count, max(1, textBatchSize)) {
+            let batch = tokenizer.encodeBatch(Array(texts[chunk]))
+            out += rows(try model.itmLogits([image], inputIds: try itmIds(batch.inputIds, mode: mode), attentionMask: batch.attentionMask))
+        }
+        return out
+    }
+
     /// ITM probability of one text against each image, in the order given (re-ranking the
     /// candidates of a contrastive search).
     public func itmProbabilities(images: [BlipImageEncoding], text: String, mode: ITMInputMode = .transformers) throws -> [Float] {
