@@ -106,6 +106,7 @@ struct EvalVQACommand: ParsableCommand {
         let all = try EvalFiles.vqaQuestions(URL(fileURLWithPath: questions!))
         let log = try PredictionLog(url: URL(fileURLWithPath: output).appendingPathComponent("vqa_predictions.jsonl"), idKey: "question_id")
         let todo = all.filter { !log.contains(String($0.id)) }
+        printError("eval vqa: \(all.count - todo.count) of \(all.count) questions already answered in \(log.url.path)")
         if todo.isEmpty { return log }
         let candidates: [String]? = try answers.map { path in
             guard let list = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String], !list.isEmpty else {
@@ -124,7 +125,6 @@ struct EvalVQACommand: ParsableCommand {
             if byImage[q.image] == nil { imageOrder.append(q.image) }
             byImage[q.image, default: []].append((q.id, q.question))
         }
-        printError("eval vqa: \(all.count - todo.count) of \(all.count) questions already answered in \(log.url.path)")
         let reporter = ProgressReporter(unit: "questions")
         var done = 0
         let root = URL(fileURLWithPath: images!), load = imageOptions.loader, pattern = imagePattern

@@ -84,3 +84,46 @@ extension CLITests {
         XCTAssertTrue(missing.stderr.contains("astronaut_64x64.png"), missing.stderr)
     }
 }
+
+extension CLITests {
+    /// `blip eval vqa --model` in rank mode: the official rank mode's pick (transformers-checked
+    /// fixture of the tiny VQA model) for each question, scored by the official accuracy, and
+    /// resumed from its predictions file.
+    func testEvalVQARunsTheRankMode() throws {
+        let folder = try temporaryDirectory()
+        let fixture = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("tiny-vqa/expected.json"))) as? [String: Any])
+        let candidates = fixture["candidates"] as! [String]
+        let ranks = (fixture["rank"] as! [[String: Any]]).filter { ($0["k"] as! Int) == 5 && ($0["label_smoothing"] as! Double) == 0.1 }
+        let picks = ranks.map { (($0["ranked"] as! [[String: Any]])[0]["answer"] as! String) }
+        let images = folder.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("tiny/images/astronaut_96x80.png"),
+                                         to: images.appendingPathComponent("COCO_val2014_000000000007.png"))
+        let questions = ranks.enumerated().map { ["question_id": 70 + $0, "image_id": 7, "question": $1["question"] as! String] as [String: Any] }
+        // Question 70's humans agree with the pick 4 times (accuracy 1), question 71's never (0).
+        let annotations = [["question_id": 70, "image_id": 7, "question_type": "what is", "answer_type": "other",
+                            "answers": (0..<10).map { ["answer": $0 < 4 ? picks[0] : "moon", "answer_id": $0 + 1] }],
+                           ["question_id": 71, "image_id": 7, "question_type": "how many", "answer_type": "number",
+                            "answers": (0..<10).map { ["answer": "2", "answer_id": $0 + 1] }]] as [[String: Any]]
+        func write(_ name: String, _ object: Any) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try JSONSerialization.data(withJSONObject: object).write(to: url)
+            return url.path
+        }
+        let arguments = ["eval", "vqa", "--model", Self.fixtures.appendingPathComponent("tiny-vqa").path, "--images", images.path,
+                         "--image-pattern", "COCO_val2014_%012d.png", "--questions", try write("q.json", ["questions": questions]),
+                         "--annotations", try write("a.json", ["annotations": annotations]), "--answers", try write("answers.json", candidates),
+                         "--k-test", "5", "--output", folder.appendingPathComponent("out").path, "--json"]
+        let r = try run(arguments)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let predictions = try String(contentsOf: folder.appendingPathComponent("out/vqa_predictions.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        XCTAssertEqual(predictions.map { $0["answer"] as? String }, picks)
+        let scores = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(scores["overall"] as? Double, 50)
+        XCTAssertEqual(scores["perAnswerType"] as? [String: Double], ["other": 100, "number": 0])
+        let again = try run(arguments)
+        XCTAssertTrue(again.stderr.contains("2 of 2 questions already answered"), again.stderr)
+        XCTAssertEqual(again.stdout, r.stdout)
+    }
+}
