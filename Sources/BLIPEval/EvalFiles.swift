@@ -87,7 +87,8 @@ public enum EvalFiles {
         return (captions, order, skipped)
     }
 
-    static func imageId(fromPath path: String) -> String {
+    /// The COCO id LAVIS derives from an image path: the number ending the file name (else the name).
+    public static func imageId(fromPath path: String) -> String {
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let digits = stem.reversed().prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, let n = Int(String(digits.reversed())) else { return stem }

@@ -10,7 +10,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Score captions (BLEU, ROUGE-L, CIDEr), VQA answers (VQA accuracy) and retrieval (Recall@K).",
-        subcommands: [EvalVQACommand.self, EvalRetrievalCommand.self])
+        subcommands: [EvalCaptionCommand.self, EvalVQACommand.self, EvalRetrievalCommand.self])
 }
 
 /// Prints `rows` as an aligned two-column table, or one JSON object with `--json`.

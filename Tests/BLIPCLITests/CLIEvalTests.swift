@@ -127,3 +127,74 @@ extension CLITests {
         XCTAssertEqual(again.stdout, r.stdout)
     }
 }
+
+extension CLITests {
+    /// `blip eval caption`: scoring a results file gives pycocoevalcap's scores (golden set),
+    /// `blip caption --json` lines are accepted, and `--model` captions the annotated images with
+    /// the official decoding (the same captions as `blip caption` with beam 3 and the prompt's
+    /// share of max_length 20), then scores them; a re-run resumes.
+    func testEvalCaption() throws {
+        let folder = try temporaryDirectory()
+        let sets = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: Self.evalFixtures.appendingPathComponent("caption_sets.json"))) as? [[String: Any]])
+        let set = try XCTUnwrap(sets.first { $0["name"] as? String == "awkward" })
+        let images = set["images"] as! [String: [String: Any]]
+        var annotations: [[String: Any]] = [], results: [[String: Any]] = []
+        for id in set["ids"] as! [String] {
+            for ref in images[id]!["refs"] as! [String] { annotations.append(["image_id": Int(id)!, "caption": ref]) }
+            results.append(["image_id": Int(id)!, "caption": images[id]!["candidate"] as! String])
+        }
+        func write(_ name: String, _ object: Any) throws -> String {
+            let url = folder.appendingPathComponent(name)
+            try JSONSerialization.data(withJSONObject: object).write(to: url)
+            return url.path
+        }
+        let gt = try write("gt.json", ["annotations": annotations])
+        let r = try run(["eval", "caption", "--annotations", gt, "--results", try write("res.json", results), "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let got = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        for (metric, value) in set["scores"] as! [String: Double] { XCTAssertEqual(got[metric] as? Double ?? -1, value, accuracy: 1e-9, metric) }
+        let unknown = try run(["eval", "caption", "--annotations", gt, "--results", try write("bad.json", results + [["image_id": 5, "caption": "x"]])])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("image 5 is not in"), unknown.stderr)
+
+        // --model over the tiny fixture photos, named by COCO-style ids.
+        let photos = folder.appendingPathComponent("photos")
+        try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
+        var coco: [[String: Any]] = [], refs: [[String: Any]] = []
+        for (i, name) in ["astronaut_96x80.png", "chelsea_60x90.png", "camera_gray_40x56.png"].enumerated() {
+            let file = String(format: "COCO_val2014_%012d.png", i + 1)
+            try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("tiny/images/\(name)"), to: photos.appendingPathComponent(file))
+            coco.append(["id": i + 1, "file_name": file])
+            refs += [["image_id": i + 1, "caption": "a photo number \(i)"], ["image_id": i + 1, "caption": "something in a picture"]]
+        }
+        let cocoGT = try write("coco_gt.json", ["images": coco, "annotations": refs])
+        let out = folder.appendingPathComponent("out")
+        let arguments = ["eval", "caption", "--model", Self.fixtures.appendingPathComponent("tiny").path, "--images", photos.path,
+                         "--annotations", cocoGT, "--output", out.path, "--batch-size", "2", "--json"]
+        let modelRun = try run(arguments)
+        XCTAssertEqual(modelRun.status, 0, modelRun.stderr)
+        let predictions = try String(contentsOf: out.appendingPathComponent("caption_predictions.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let direct = try run(["caption", "--model", Self.fixtures.appendingPathComponent("tiny").path, "--prompt", "a picture of ",
+                              "--strip-prompt", "--beams", "3", "--max-new-tokens", "16", "--min-new-tokens", "1", "--json"]
+                             + (1...3).map { photos.appendingPathComponent(String(format: "COCO_val2014_%012d.png", $0)).path })
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        let directCaptions = try direct.stdout.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["caption"] as? String }
+        XCTAssertEqual(predictions.map { $0["caption"] as? String }, directCaptions)
+        XCTAssertEqual(predictions.map { $0["image_id"] as? Int }, [1, 2, 3])
+        // The predictions file re-scores to the same numbers; blip caption --json lines score too.
+        let rescored = try run(["eval", "caption", "--annotations", cocoGT, "--results", out.appendingPathComponent("caption_predictions.jsonl").path, "--json"])
+        let modelScores = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(modelRun.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(JSONSerialization.jsonObject(with: Data(rescored.stdout.utf8)) as? [String: Any])["CIDEr"] as? Double,
+                       modelScores["CIDEr"] as? Double)
+        let lines = folder.appendingPathComponent("lines.jsonl")
+        try Data(direct.stdout.utf8).write(to: lines)
+        let fromLines = try run(["eval", "caption", "--annotations", cocoGT, "--results", lines.path, "--json"])
+        XCTAssertEqual(fromLines.status, 0, fromLines.stderr)
+        XCTAssertEqual(try XCTUnwrap(JSONSerialization.jsonObject(with: Data(fromLines.stdout.utf8)) as? [String: Any])["Bleu_4"] as? Double,
+                       modelScores["Bleu_4"] as? Double)
+        let again = try run(arguments)
+        XCTAssertTrue(again.stderr.contains("3 of 3 images already captioned"), again.stderr)
+        XCTAssertEqual(again.stdout, modelRun.stdout)
+    }
+}

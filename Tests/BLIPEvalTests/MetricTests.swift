@@ -35,6 +35,25 @@ final class MetricTests: XCTestCase {
         }
     }
 
+    /// From the captions as written: our PTB tokenisation gives pycocoevalcap's token strings,
+    /// so the scores from raw text are pycocoevalcap's too.
+    func testRawCaptionsTokeniseAsPycocoevalcap() throws {
+        let sets = try XCTUnwrap(fixtureJSON("caption_sets.json") as? [[String: Any]])
+        for set in sets {
+            let ids = set["ids"] as! [String]
+            let images = set["images"] as! [String: [String: Any]]
+            for id in ids {
+                let image = images[id]!
+                XCTAssertEqual((image["refs"] as! [String]).map(PTBTokenizer.tokenize), image["refs_tokenized"] as! [String], "\(id)")
+                XCTAssertEqual(PTBTokenizer.tokenize(image["candidate"] as! String), image["candidate_tokenized"] as! String, "\(id)")
+            }
+            let scores = try CaptionMetrics.score(references: images.mapValues { ($0["refs"] as! [String]).map(PTBTokenizer.tokenize) },
+                                                  candidates: images.mapValues { PTBTokenizer.tokenize($0["candidate"] as! String) }, ids: ids)
+            let want = set["scores"] as! [String: Double]
+            for (metric, value) in scores.named { XCTAssertEqual(value, want[metric]!, accuracy: 1e-9, "\(set["name"]!) \(metric)") }
+        }
+    }
+
     /// Hand-checkable values.
     func testMetricsOnSmallExamples() throws {
         // Identical one-word captions: BLEU-1 = (1 + tiny) / (1 + small) with tiny 1e-15 and
