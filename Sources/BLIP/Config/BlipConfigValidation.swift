@@ -88,6 +88,9 @@ extension BlipConfig {
 extension WeightScope {
     /// The layer indices present under `name` (`encoder.layers` → {0, 1, ...}), read from the
     /// tensor names alone, before anything is allocated.
+    /// Whether the checkpoint holds the tensor `name` (under this scope).
+    func has(_ name: String) -> Bool { loader.store.tensorNames.contains(key(name)) }
+
     func childIndices(_ name: String) -> Set<Int> {
         let prefix = key(name) + "."
         var indices = Set<Int>()

@@ -69,9 +69,23 @@ public struct BlipVisionAttention: Sendable {
 
     init(_ w: WeightScope, config: BlipVisionConfig) throws {
         let c = config.hiddenSize
-        qkv = try w.linear("qkv", in: c, out: 3 * c)
+        qkv = try Self.fusedQKV(w, width: c)
         projection = try w.linear("projection", in: c, out: c)
         heads = config.numAttentionHeads
+    }
+
+    /// The fused qkv projection. BLIP and transformers-5 BLIP-2 checkpoints store `qkv.bias`;
+    /// older BLIP-2 (EVA) checkpoints store `q_bias` and `v_bias`, and the bias is
+    /// cat(q_bias, 0, v_bias) (port of transformers `Blip2Attention`); no bias at all when
+    /// `qkv_bias` is false.
+    static func fusedQKV(_ w: WeightScope, width c: Int) throws -> Linear {
+        if w.has("qkv.bias") || !w.has("q_bias") {
+            return try w.linear("qkv", in: c, out: 3 * c, bias: w.has("qkv.bias"))
+        }
+        let q = try w.tensor("q_bias", shape: [c]), v = try w.tensor("v_bias", shape: [c])
+        let bias = Tensor(Array(q.scalars) + [Float](repeating: 0, count: c) + Array(v.scalars), shape: [3 * c])
+        let weights = try w.linear("qkv", in: c, out: 3 * c, bias: false)
+        return Linear(matrix: weights.matrix, bias: bias)
     }
 
     /// x [B, N, C] -> [B, N, C]

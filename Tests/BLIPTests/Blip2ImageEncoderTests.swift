@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+@testable import BLIP
+
+/// BLIP-2's image side (vision model, Q-Former over the query tokens, language projection) on
+/// a tiny random config, against transformers (`python3 scripts/reference_blip2.py make-fixtures`).
+final class Blip2ImageEncoderTests: XCTestCase {
+    static let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tiny-blip2")
+
+    func maxDifference(_ a: Tensor, _ b: Tensor) -> Float {
+        XCTAssertEqual(a.shape, b.shape)
+        return zip(a.contiguous().scalars, b.contiguous().scalars).map { abs($0 - $1) }.max() ?? .infinity
+    }
+
+    func testVisionQFormerAndProjectionEqualTransformers() throws {
+        let encoder = try Blip2ImageEncoder(directory: Self.directory)
+        XCTAssertEqual(encoder.config.numQueryTokens, 4)
+        XCTAssertEqual(encoder.config.textModelType, "opt")
+        let expected = try SafeTensorsFile(url: Self.directory.appendingPathComponent("expected.safetensors"))
+        let (vision, queries, projected) = try encoder.encode(pixelValues: expected.tensor("pixel_values"))
+        XCTAssertLessThan(maxDifference(vision, try expected.tensor("vision_last_hidden_state")), 1e-4)
+        XCTAssertLessThan(maxDifference(queries, try expected.tensor("qformer_last_hidden_state")), 1e-4)
+        XCTAssertLessThan(maxDifference(projected, try expected.tensor("projected_queries")), 1e-4)
+        XCTAssertEqual(projected.shape, [2, 4, 24])
+        // One image alone gives its row of the batch.
+        let first = try expected.tensor("pixel_values")[0].contiguous()
+        let single = try encoder.encode(pixelValues: first.reshaped([1] + first.shape))
+        XCTAssertLessThan(maxDifference(single.projected[0], projected[0].contiguous()), 1e-5)
+    }
+
+    /// Older EVA checkpoints store q_bias and v_bias; the fused bias is cat(q_bias, 0, v_bias).
+    /// Strict loading: a tensor that belongs to nothing is an error, the language model's are not.
+    func testQBiasVBiasCheckpointsAndStrictLoading() throws {
+        let checkpoint = try SafeTensorsCheckpoint(directory: Self.directory)
+        var tensors = [String: Tensor]()
+        for name in checkpoint.names { tensors[name] = try checkpoint.tensor(name) }
+        let config = try Blip2Config(data: Data(contentsOf: Self.directory.appendingPathComponent("config.json")))
+        let c = config.visionConfig.hiddenSize
+        var fused = tensors, split = tensors
+        for layer in 0..<config.visionConfig.numHiddenLayers {
+            let name = "vision_model.encoder.layers.\(layer).self_attn."
+            let bias = Array(tensors[name + "qkv.bias"]!.scalars)
+            fused[name + "qkv.bias"] = Tensor(Array(bias[0..<c]) + [Float](repeating: 0, count: c) + Array(bias[(2 * c)...]), shape: [3 * c])
+            split[name + "qkv.bias"] = nil
+            split[name + "q_bias"] = Tensor(Array(bias[0..<c]), shape: [c])
+            split[name + "v_bias"] = Tensor(Array(bias[(2 * c)...]), shape: [c])
+        }
+        let pixels = try SafeTensorsFile(url: Self.directory.appendingPathComponent("expected.safetensors")).tensor("pixel_values")
+        let a = try Blip2ImageEncoder(config: config, weights: DictionaryWeightStore(fused)).encode(pixelValues: pixels)
+        let b = try Blip2ImageEncoder(config: config, weights: DictionaryWeightStore(split)).encode(pixelValues: pixels)
+        XCTAssertEqual(maxDifference(a.projected, b.projected), 0)
+
+        var withLM = tensors
+        withLM["language_model.lm_head.weight"] = Tensor.zeros([120, 24])
+        XCTAssertNoThrow(try Blip2ImageEncoder(config: config, weights: DictionaryWeightStore(withLM)))
+        var extra = tensors
+        extra["qformer.embeddings.word_embeddings.weight"] = Tensor.zeros([100, 32])
+        XCTAssertThrowsError(try Blip2ImageEncoder(config: config, weights: DictionaryWeightStore(extra))) {
+            XCTAssertEqual($0 as? BlipModelError, .unusedWeights(["qformer.embeddings.word_embeddings.weight"]))
+        }
+        var missing = tensors
+        missing["query_tokens"] = nil
+        XCTAssertThrowsError(try Blip2ImageEncoder(config: config, weights: DictionaryWeightStore(missing))) {
+            XCTAssertEqual($0 as? BlipModelError, .missingWeight("query_tokens"))
+        }
+        XCTAssertThrowsError(try Blip2Config(data: Data(#"{"model_type": "blip"}"#.utf8))) {
+            XCTAssertTrue("\($0)".contains("not blip-2"), "\($0)")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Reference outputs for Swift BLIP's BLIP-2 image side: the vision model (EVA ViT), the Q-Former
+over the learned query tokens and the language projection (transformers
+`Blip2ForConditionalGeneration.get_image_features`' path), with random weights.
+
+Test tool only: the Swift package never runs Python. Environment as scripts/reference.py.
+
+  python3 scripts/reference_blip2.py make-fixtures [--root Tests/BLIPTests/Fixtures/tiny-blip2]
+      A tiny random Blip2Config (vision 2 layers, Q-Former 3 layers with cross-attention every
+      2nd, 4 query tokens, OPT text config), every parameter randomised (q_bias and v_bias
+      included, so the fused qkv bias cat(q_bias, 0, v_bias) is checked): config.json,
+      model.safetensors with the image-side weights only (vision_model.*, query_tokens, qformer.*,
+      language_projection.*), and expected.safetensors with pixel values of two images and
+      transformers' vision last_hidden_state, Q-Former last_hidden_state and projected queries.
+
+Semantics (transformers 5.23 modeling_blip_2.py):
+* Blip2Attention: qkv Linear without bias; with qkv_bias its bias is cat(q_bias, 0, v_bias)
+  (transformers 5 stores it as `qkv.bias`; older checkpoints hold `q_bias` and `v_bias`).
+* Q-Former on queries only (no text): LayerNorm(query_tokens), then per layer self-attention
+  (BERT: query/key/value, output.dense + LayerNorm residual), cross-attention to the image
+  states in layers where layer_idx % cross_attention_frequency == 0, and the query feed-forward
+  (intermediate_query, output_query). language_projection maps each query to the LM width.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tiny_config():
+    from transformers import Blip2Config, Blip2QFormerConfig, Blip2VisionConfig, OPTConfig
+
+    vision = Blip2VisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                               image_size=56, patch_size=14, layer_norm_eps=1e-6, qkv_bias=True, hidden_act="gelu")
+    qformer = Blip2QFormerConfig(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=48,
+                                 cross_attention_frequency=2, encoder_hidden_size=32, vocab_size=100,
+                                 max_position_embeddings=32, layer_norm_eps=1e-12)
+    text = OPTConfig(vocab_size=120, hidden_size=24, num_hidden_layers=2, ffn_dim=48, num_attention_heads=4,
+                     max_position_embeddings=64, word_embed_proj_dim=24)
+    return Blip2Config(vision_config=vision.to_dict(), qformer_config=qformer.to_dict(), text_config=text.to_dict(),
+                       num_query_tokens=4, image_token_index=119)
+
+
+def make_fixtures(root: Path, seed: int = 0) -> None:
+    from transformers import Blip2ForConditionalGeneration
+
+    torch.manual_seed(seed)
+    config = tiny_config()
+    model = Blip2ForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "layernorm" in name.lower() or "layer_norm" in name.lower():
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(0.2 * torch.randn_like(p))
+    state = {k: v.contiguous() for k, v in model.state_dict().items()
+             if k.startswith(("vision_model.", "qformer.", "query_tokens", "language_projection."))}
+    root.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(root / "model.safetensors"))
+    (root / "config.json").write_text(json.dumps(config.to_dict(), indent=1, sort_keys=True) + "\n")
+    g = torch.Generator().manual_seed(seed + 1)
+    pixels = torch.randn(2, 3, 56, 56, generator=g)
+    with torch.no_grad():
+        vision = model.vision_model(pixel_values=pixels).last_hidden_state
+        queries = model.query_tokens.expand(2, -1, -1)
+        qformer = model.qformer(query_embeds=queries, encoder_hidden_states=vision,
+                                encoder_attention_mask=torch.ones(vision.shape[:2], dtype=torch.long)).last_hidden_state
+        projected = model.language_projection(qformer)
+    save_file({"pixel_values": pixels.contiguous(), "vision_last_hidden_state": vision.contiguous(),
+               "qformer_last_hidden_state": qformer.contiguous(), "projected_queries": projected.contiguous()},
+              str(root / "expected.safetensors"))
+    print(f"wrote {root}: {sum(v.numel() for v in state.values())} parameters; keys {sorted(state)[:3]}...")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    mf = sub.add_parser("make-fixtures")
+    mf.add_argument("--root", type=Path, default=ROOT / "Tests/BLIPTests/Fixtures/tiny-blip2")
+    args = ap.parse_args()
+    make_fixtures(args.root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
