@@ -9,9 +9,11 @@ Test tool only: the Swift package never runs Python. Environment as scripts/refe
       A tiny random Blip2Config (vision 2 layers, Q-Former 3 layers with cross-attention every
       2nd, 4 query tokens, OPT text config), every parameter randomised (q_bias and v_bias
       included, so the fused qkv bias cat(q_bias, 0, v_bias) is checked): config.json,
-      model.safetensors with the image-side weights only (vision_model.*, query_tokens, qformer.*,
-      language_projection.*), and expected.safetensors with pixel values of two images and
-      transformers' vision last_hidden_state, Q-Former last_hidden_state and projected queries.
+      model.safetensors (the LM head tied to the embeddings, as OPT saves it), and
+      expected.safetensors with pixel values of two images, transformers' vision
+      last_hidden_state, Q-Former last_hidden_state and projected queries, and for an unprompted
+      and a prompted input (<image> x 4, bos, prompt ids): the OPT logits of the whole prefix and
+      `generate(max_new_tokens=6)` greedy ids.
 
 Semantics (transformers 5.23 modeling_blip_2.py):
 * Blip2Attention: qkv Linear without bias; with qkv_bias its bias is cat(q_bias, 0, v_bias)
@@ -62,8 +64,7 @@ def make_fixtures(root: Path, seed: int = 0) -> None:
                 p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
             else:
                 p.copy_(0.2 * torch.randn_like(p))
-    state = {k: v.contiguous() for k, v in model.state_dict().items()
-             if k.startswith(("vision_model.", "qformer.", "query_tokens", "language_projection."))}
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "language_model.lm_head.weight"}  # tied
     root.mkdir(parents=True, exist_ok=True)
     save_file(state, str(root / "model.safetensors"))
     (root / "config.json").write_text(json.dumps(config.to_dict(), indent=1, sort_keys=True) + "\n")
@@ -75,9 +76,24 @@ def make_fixtures(root: Path, seed: int = 0) -> None:
         qformer = model.qformer(query_embeds=queries, encoder_hidden_states=vision,
                                 encoder_attention_mask=torch.ones(vision.shape[:2], dtype=torch.long)).last_hidden_state
         projected = model.language_projection(qformer)
-    save_file({"pixel_values": pixels.contiguous(), "vision_last_hidden_state": vision.contiguous(),
-               "qformer_last_hidden_state": qformer.contiguous(), "projected_queries": projected.contiguous()},
-              str(root / "expected.safetensors"))
+    expected = {"pixel_values": pixels.contiguous(), "vision_last_hidden_state": vision.contiguous(),
+                "qformer_last_hidden_state": qformer.contiguous(), "projected_queries": projected.contiguous()}
+    # The language model as generate() feeds it: <image> x num_query_tokens, bos, prompt ids; the
+    # projected queries scattered into the <image> positions.
+    image = [config.image_token_index] * config.num_query_tokens
+    bos = config.text_config.bos_token_id
+    for name, prompt in [("plain", []), ("prompted", [5, 17, 33, 8])]:
+        ids = torch.tensor([image + [bos] + prompt] * 2)
+        with torch.no_grad():
+            embeds = model.get_input_embeddings()(ids)
+            mask = (ids == config.image_token_index).unsqueeze(-1)
+            embeds = embeds.masked_scatter(mask, projected)
+            logits = model.language_model(inputs_embeds=embeds, attention_mask=torch.ones_like(ids)).logits
+            greedy = model.generate(pixel_values=pixels, input_ids=ids, max_new_tokens=6, do_sample=False, num_beams=1)
+        expected[f"{name}_input_ids"] = ids.to(torch.float32).contiguous()  # small ints, exact in fp32
+        expected[f"{name}_logits"] = logits.contiguous()
+        expected[f"{name}_greedy_ids"] = greedy.to(torch.float32).contiguous()
+    save_file(expected, str(root / "expected.safetensors"))
     print(f"wrote {root}: {sum(v.numel() for v in state.values())} parameters; keys {sorted(state)[:3]}...")
 
 

@@ -18,6 +18,13 @@ extension Tensor {
         Parallel.forEachChunk(count, minChunk: 1 << 16) { r in bk_gelu_erf(p + r.lowerBound, r.count) }
     }
 
+    /// Applies ReLU (max(x, 0)) in place. Only call it on a tensor you own.
+    public func reluInPlace() {
+        precondition(isContiguous)
+        let p = mutablePointer
+        for i in 0..<count where !(p[i] > 0) { p[i] = p[i].isNaN ? p[i] : 0 }
+    }
+
     /// Softmax over the last dimension.
     public func softmax() -> Tensor {
         let out = copied()

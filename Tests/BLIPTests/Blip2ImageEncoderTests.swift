@@ -68,3 +68,47 @@ final class Blip2ImageEncoderTests: XCTestCase {
         }
     }
 }
+
+/// BLIP-2 OPT end to end on the tiny random config: the OPT logits of the prefix as
+/// `generate` builds it (queries scattered into the <image> positions) and greedy ids, equal to
+/// transformers, unprompted and prompted, batch of two images.
+final class Blip2OPTTests: XCTestCase {
+    func testLogitsAndGreedyIdsEqualTransformers() throws {
+        let directory = Blip2ImageEncoderTests.directory
+        let model = try Blip2ForConditionalGeneration(directory: directory)
+        let expected = try SafeTensorsFile(url: directory.appendingPathComponent("expected.safetensors"))
+        let pixels = try expected.tensor("pixel_values")
+        let projected = try model.imageEncoder.encode(pixelValues: pixels).projected
+        for (name, prompt) in [("plain", [Int]()), ("prompted", [5, 17, 33, 8])] {
+            let ids = try expected.tensor("\(name)_input_ids")
+            let rows = (0..<2).map { r in (0..<ids.shape[1]).map { Int(ids[r].contiguous().scalars[$0]) } }
+            XCTAssertEqual(rows[0], model.inputIds(prompt: prompt))
+            var cache = model.languageModel.makeCache(batch: 2, capacity: rows[0].count)
+            let logits = model.languageModel.forward(try model.inputEmbeddings(ids: rows, projectedQueries: projected), cache: &cache)
+            let want = try expected.tensor("\(name)_logits")
+            XCTAssertEqual(logits.shape, want.shape)
+            let diff = zip(logits.contiguous().scalars, want.contiguous().scalars).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThan(diff, 1e-4, name)
+            let greedy = try expected.tensor("\(name)_greedy_ids")
+            let wantIds = (0..<2).map { r in greedy[r].contiguous().scalars.map { Int($0) } }
+            XCTAssertEqual(try model.generateGreedy(pixelValues: pixels, prompt: prompt, maxNewTokens: 6), wantIds, name)
+        }
+    }
+
+    func testRefusals() throws {
+        let directory = Blip2ImageEncoderTests.directory
+        let checkpoint = try SafeTensorsCheckpoint(directory: directory)
+        var tensors = [String: Tensor]()
+        for name in checkpoint.names { tensors[name] = try checkpoint.tensor(name) }
+        let config = try Blip2Config(data: Data(contentsOf: directory.appendingPathComponent("config.json")))
+        var extra = tensors
+        extra["language_model.model.decoder.layers.9.fc1.bias"] = Tensor.zeros([48])
+        XCTAssertThrowsError(try Blip2ForConditionalGeneration(config: config, weights: DictionaryWeightStore(extra)))
+        let model = try Blip2ForConditionalGeneration(config: config, weights: DictionaryWeightStore(tensors))
+        let projected = Tensor.zeros([1, 4, 24])
+        XCTAssertThrowsError(try model.inputEmbeddings(ids: [[119, 2]], projectedQueries: projected)) {
+            XCTAssertTrue("\($0)".contains("1 <image> tokens for 4"), "\($0)")
+        }
+        XCTAssertThrowsError(try model.generateGreedy(pixelValues: Tensor.zeros([1, 3, 56, 56]), maxNewTokens: 100))
+    }
+}

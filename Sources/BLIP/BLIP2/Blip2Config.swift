@@ -62,6 +62,9 @@ public struct Blip2Config: Sendable, Equatable {
     /// Width of the language model's input embeddings (`language_projection` output).
     public var textHiddenSize: Int
     public var imageTokenIndex: Int?
+    /// `text_config` as it is in config.json (the language model reads its own fields).
+    public var textConfigJSON: [String: Any] { (try? JSONSerialization.jsonObject(with: textConfigData)) as? [String: Any] ?? [:] }
+    let textConfigData: Data
 
     public init(data: Data, source: String = "config.json") throws {
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -88,6 +91,7 @@ public struct Blip2Config: Sendable, Equatable {
         qformerConfig = try sub("qformer_config", Blip2QFormerConfig.self)
         numQueryTokens = (root["num_query_tokens"] as? NSNumber)?.intValue ?? 32
         let text = root["text_config"] as? [String: Any] ?? [:]
+        textConfigData = (try? JSONSerialization.data(withJSONObject: text, options: [.sortedKeys])) ?? Data("{}".utf8)
         textModelType = text["model_type"] as? String ?? "opt"
         textHiddenSize = (text["hidden_size"] as? NSNumber)?.intValue ?? (text["d_model"] as? NSNumber)?.intValue ?? 2560
         imageTokenIndex = (root["image_token_index"] as? NSNumber)?.intValue

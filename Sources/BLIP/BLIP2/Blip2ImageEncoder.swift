@@ -16,16 +16,20 @@ public struct Blip2ImageEncoder: Sendable {
     public init(config: Blip2Config, weights: WeightStore, precision: Precision = .fp32,
                 compute: ComputeSettings = .automatic) throws {
         let loader = WeightLoader(store: weights, precision: precision)
-        let w = loader.scope("")
+        try self.init(loader.scope(""), config: config, compute: compute)
+        let unused = weights.tensorNames.filter { !loader.used.contains($0) && !$0.hasPrefix("language_model.")
+            && !WeightLoader.ignoredSuffixes.contains(where: $0.hasSuffix) }
+        if !unused.isEmpty { throw BlipModelError.unusedWeights(unused.sorted()) }
+    }
+
+    /// The image side from the checkpoint's root scope (the caller checks unused weights).
+    init(_ w: WeightScope, config: Blip2Config, compute: ComputeSettings) throws {
         self.config = config
         self.compute = compute
         visionModel = try BlipVisionModel(w.scope("vision_model"), config: config.visionConfig)
         qformer = try Blip2QFormerModel(w.scope("qformer"), config: config.qformerConfig)
         queryTokens = try w.tensor("query_tokens", shape: [1, config.numQueryTokens, config.qformerConfig.hiddenSize])
         languageProjection = try w.linear("language_projection", in: config.qformerConfig.hiddenSize, out: config.textHiddenSize)
-        let unused = weights.tensorNames.filter { !loader.used.contains($0) && !$0.hasPrefix("language_model.")
-            && !WeightLoader.ignoredSuffixes.contains(where: $0.hasSuffix) }
-        if !unused.isEmpty { throw BlipModelError.unusedWeights(unused.sorted()) }
     }
 
     /// Loads `config.json` and the safetensors weights of a BLIP-2 model directory.
