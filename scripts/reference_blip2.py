@@ -13,7 +13,7 @@ Test tool only: the Swift package never runs Python. Environment as scripts/refe
       expected.safetensors with pixel values of two images, transformers' vision
       last_hidden_state, Q-Former last_hidden_state and projected queries, and for an unprompted
       and a prompted input (<image> x 4, bos, prompt ids): the OPT logits of the whole prefix and
-      `generate(max_new_tokens=6)` greedy ids.
+      `generate(max_new_tokens=6)` greedy and beam-3 ids.
 
 Semantics (transformers 5.23 modeling_blip_2.py):
 * Blip2Attention: qkv Linear without bias; with qkv_bias its bias is cat(q_bias, 0, v_bias)
@@ -93,6 +93,9 @@ def make_fixtures(root: Path, seed: int = 0) -> None:
         expected[f"{name}_input_ids"] = ids.to(torch.float32).contiguous()  # small ints, exact in fp32
         expected[f"{name}_logits"] = logits.contiguous()
         expected[f"{name}_greedy_ids"] = greedy.to(torch.float32).contiguous()
+        with torch.no_grad():
+            beam = model.generate(pixel_values=pixels, input_ids=ids, max_new_tokens=6, do_sample=False, num_beams=3)
+        expected[f"{name}_beam3_ids"] = beam.to(torch.float32).contiguous()
     save_file(expected, str(root / "expected.safetensors"))
     print(f"wrote {root}: {sum(v.numel() for v in state.values())} parameters; keys {sorted(state)[:3]}...")
 

@@ -91,7 +91,14 @@ final class Blip2OPTTests: XCTestCase {
             XCTAssertLessThan(diff, 1e-4, name)
             let greedy = try expected.tensor("\(name)_greedy_ids")
             let wantIds = (0..<2).map { r in greedy[r].contiguous().scalars.map { Int($0) } }
-            XCTAssertEqual(try model.generateGreedy(pixelValues: pixels, prompt: prompt, maxNewTokens: 6), wantIds, name)
+            var greedyOptions = GenerationOptions()
+            greedyOptions.maxNewTokens = 6
+            XCTAssertEqual(try model.generate(pixelValues: pixels, prompt: prompt, options: greedyOptions), wantIds, name)
+            let beams = try expected.tensor("\(name)_beam3_ids")
+            var beamOptions = greedyOptions
+            beamOptions.numBeams = 3
+            XCTAssertEqual(try model.generate(pixelValues: pixels, prompt: prompt, options: beamOptions),
+                           (0..<2).map { r in beams[r].contiguous().scalars.map { Int($0) } }, "\(name) beam 3")
         }
     }
 
@@ -109,6 +116,8 @@ final class Blip2OPTTests: XCTestCase {
         XCTAssertThrowsError(try model.inputEmbeddings(ids: [[119, 2]], projectedQueries: projected)) {
             XCTAssertTrue("\($0)".contains("1 <image> tokens for 4"), "\($0)")
         }
-        XCTAssertThrowsError(try model.generateGreedy(pixelValues: Tensor.zeros([1, 3, 56, 56]), maxNewTokens: 100))
+        var tooLong = GenerationOptions()
+        tooLong.maxNewTokens = 100
+        XCTAssertThrowsError(try model.generate(pixelValues: Tensor.zeros([1, 3, 56, 56]), options: tooLong))
     }
 }

@@ -59,34 +59,56 @@ public struct Blip2ForConditionalGeneration: Sendable {
         return embeds
     }
 
-    /// Greedy decoding as `generate(pixel_values, input_ids, max_new_tokens:, do_sample=False,
-    /// num_beams=1)`: the prompt ids followed by up to `maxNewTokens` tokens per image; a row
-    /// that produced end-of-sequence is padded with the pad token while the others go on.
-    public func generateGreedy(pixelValues: Tensor, prompt: [Int] = [], maxNewTokens: Int = 20) throws -> [[Int]] {
-        guard maxNewTokens >= 1 else { throw BlipModelError.invalidInput("max_new_tokens must be at least 1") }
+    /// Generates as transformers' `generate(pixel_values, input_ids, ...)` does, with every
+    /// option of `GenerationOptions` (greedy, sampling, beam search, repetition penalty, min/max
+    /// new tokens, `numReturnSequences`): for each image (× sequences) the input ids
+    /// (`<image>` × num_query_tokens, bos, `prompt`) followed by the generated tokens.
+    public func generate(pixelValues: Tensor, prompt: [Int] = [], options: GenerationOptions = .init(),
+                         monitor: GenerationMonitor? = nil) throws -> [[Int]] {
         let projected = try imageEncoder.encode(pixelValues: pixelValues).projected  // [B, Q, C]
-        let b = pixelValues.shape[0]
-        var rows = Array(repeating: inputIds(prompt: prompt), count: b)
+        let rows = Array(repeating: inputIds(prompt: prompt), count: pixelValues.shape[0])
+        let prefix = try inputEmbeddings(ids: rows, projectedQueries: projected)  // [B, P, C]
         let lm = languageModel
-        guard rows[0].count + maxNewTokens <= lm.config.maxPositionEmbeddings else {
-            throw BlipModelError.invalidInput("prompt plus new tokens exceed max_position_embeddings \(lm.config.maxPositionEmbeddings)")
-        }
+        let generator = TextGenerator(decoder: OPTPromptedDecoder(model: lm), eosTokenId: lm.config.eosTokenId,
+                                      padTokenId: lm.config.padTokenId)
         return try imageEncoder.compute.run {
-            var cache = lm.makeCache(batch: b, capacity: rows[0].count + maxNewTokens)
-            var logits = lm.forward(try inputEmbeddings(ids: rows, projectedQueries: projected), cache: &cache, lastOnly: true)
-            var finished = [Bool](repeating: false, count: b)
-            let vocab = lm.config.vocabSize
-            for step in 0..<maxNewTokens {
-                var next = [Int](repeating: lm.config.padTokenId, count: b)
-                for r in 0..<b where !finished[r] {
-                    next[r] = argmax(logits.pointer + r * vocab, count: vocab)
-                    if next[r] == lm.config.eosTokenId { finished[r] = true }
-                }
-                for r in 0..<b { rows[r].append(next[r]) }
-                if !finished.contains(false) || step == maxNewTokens - 1 { break }
-                logits = lm.forward(lm.embed(next.map { [$0] }), cache: &cache, lastOnly: true)
-            }
-            return rows
+            try generator.generate(prompts: rows, context: OPTPromptedDecoder.Prefix(embeddings: prefix), options: options,
+                                   monitor: monitor)
         }
+    }
+}
+
+/// OPT seen by `TextGenerator`: the first step feeds the prompt's embeddings (the image
+/// queries in the `<image>` positions) instead of embedding its ids; later steps embed the
+/// generated ids.
+struct OPTPromptedDecoder: AutoregressiveDecoder {
+    let model: OPTForCausalLM
+
+    /// The prompt embeddings of each input [inputs, P, C].
+    struct Prefix {
+        let embeddings: Tensor
+    }
+
+    func inputCount(_ context: Prefix) -> Int { context.embeddings.shape[0] }
+    var maxPositions: Int { model.config.maxPositionEmbeddings }
+    func makeCache(batch: Int, capacity: Int) -> TextKVCache { model.makeCache(batch: batch, capacity: capacity) }
+
+    func nextTokenLogits(_ ids: [[Int]], cache: inout TextKVCache, context: Prefix) -> Tensor {
+        let b = ids.count
+        let embeds: Tensor
+        if cache.length == 0 {
+            // Rows map onto inputs in order (several per input for several return sequences).
+            let inputs = context.embeddings.shape[0], p = context.embeddings.shape[1], c = context.embeddings.shape[2]
+            let perInput = max(1, b / max(inputs, 1))
+            let rows = Tensor(uninitializedShape: [b, p, c])
+            for r in 0..<b {
+                (rows.mutablePointer + r * p * c).update(from: context.embeddings.pointer + (r / perInput) * p * c, count: p * c)
+            }
+            embeds = rows
+        } else {
+            embeds = model.embed(ids)
+        }
+        let logits = model.forward(embeds, cache: &cache, lastOnly: true)  // [B, 1, V]
+        return logits.reshaped([b, model.config.vocabSize])
     }
 }

@@ -6,8 +6,8 @@ import Foundation
 /// hypotheses scored `sum logprob / generated_length ^ length_penalty`; the best `numBeams`
 /// unfinished ones keep running. All beams of an image read the same cross-attention keys and
 /// values; the self-attention cache is reordered by beam each step.
-struct BeamSearch {
-    let generator: TextGenerator
+struct BeamSearch<Decoder: AutoregressiveDecoder> {
+    let generator: TextGenerator<Decoder>
     let processing: LogitsProcessing
     let maxLength: Int
     /// Checked for cancellation before every step (beam search streams no partial steps).
@@ -36,7 +36,7 @@ struct BeamSearch {
         }
     }
 
-    func run(prompts: [[Int]], promptMask: [[Int]]?, cross: CrossAttentionKV) throws -> [[Int]] {
+    func run(prompts: [[Int]], promptMask: [[Int]]?, context: Decoder.Context) throws -> [[Int]] {
         let options = processing.options
         let beams = options.numBeams
         let images = prompts.count
@@ -52,7 +52,7 @@ struct BeamSearch {
         // Prefill once per image, then give every beam a copy of its image's cache.
         var cache = decoder.makeCache(batch: images, capacity: maxLength)
         if let promptMask { cache.appendMask(promptMask) }
-        let firstLogits = decoder.nextTokenLogits(prompts, cache: &cache, cross: cross)
+        let firstLogits = decoder.nextTokenLogits(prompts, cache: &cache, context: context)
         let expand = (0..<images).flatMap { Array(repeating: $0, count: beams) }
         cache = cache.selectingRows(expand)
         var logits = firstLogits.gatherRows(expand)
@@ -139,7 +139,7 @@ struct BeamSearch {
             let openBeam = !(finished.allSatisfy { $0.allSatisfy(\.finished) } && options.earlyStopping == .eager)
             if !(stillImproving.contains(true) && openBeam && !allHitStop) { break }
             cache = cache.selectingRows(sourceRows)
-            logits = decoder.nextTokenLogits(nextTokens, cache: &cache, cross: cross)
+            logits = decoder.nextTokenLogits(nextTokens, cache: &cache, context: context)
         }
 
         // Return the best `numReturnSequences` per image, cut to the longest returned one.
