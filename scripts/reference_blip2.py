@@ -15,6 +15,9 @@ Test tool only: the Swift package never runs Python. Environment as scripts/refe
       and a prompted input (<image> x 4, bos, prompt ids): the OPT logits of the whole prefix and
       `generate(max_new_tokens=6)` greedy and beam-3 ids.
 
+  Also Tests/BLIPTests/Fixtures/tiny-blip2-itm: a tiny Blip2ForImageTextRetrieval (Q-Former with
+  text input) and its ITM logits and ITC scores for two images and two padded id sequences.
+
 Semantics (transformers 5.23 modeling_blip_2.py):
 * Blip2Attention: qkv Linear without bias; with qkv_bias its bias is cat(q_bias, 0, v_bias)
   (transformers 5 stores it as `qkv.bias`; older checkpoints hold `q_bias` and `v_bias`).
@@ -100,6 +103,42 @@ def make_fixtures(root: Path, seed: int = 0) -> None:
     print(f"wrote {root}: {sum(v.numel() for v in state.values())} parameters; keys {sorted(state)[:3]}...")
 
 
+def make_itm_fixtures(root: Path, seed: int = 3) -> None:
+    """A tiny random Blip2ForImageTextRetrieval (Q-Former with text input): ITM logits (queries
+    and text through the Q-Former together, the ITM head averaged over the query outputs) and
+    ITC (max over queries of the cosine of the projected query and [CLS] text features) for two
+    images and two padded id sequences."""
+    from transformers import Blip2ForImageTextRetrieval
+
+    torch.manual_seed(seed)
+    config = tiny_config()
+    config.qformer_config.use_qformer_text_input = True
+    config.image_text_hidden_size = 16
+    config.image_token_index = None
+    model = Blip2ForImageTextRetrieval(config).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "layernorm" in name.lower() or "layer_norm" in name.lower():
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(0.2 * torch.randn_like(p))
+    root.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(root / "model.safetensors"))
+    (root / "config.json").write_text(json.dumps(config.to_dict(), indent=1, sort_keys=True) + "\n")
+    g = torch.Generator().manual_seed(seed + 1)
+    pixels = torch.randn(2, 3, 56, 56, generator=g)
+    ids = torch.tensor([[1, 17, 44, 9, 63, 2], [1, 55, 8, 2, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]])
+    with torch.no_grad():
+        itm = model(pixel_values=pixels, input_ids=ids, attention_mask=mask, use_image_text_matching_head=True)
+        itc = model(pixel_values=pixels, input_ids=ids, attention_mask=mask, use_image_text_matching_head=False)
+    save_file({"pixel_values": pixels.contiguous(), "input_ids": ids.to(torch.float32).contiguous(),
+               "attention_mask": mask.to(torch.float32).contiguous(), "itm_logits": itm.logits_per_image.contiguous(),
+               "itc_logits_per_image": itc.logits_per_image.contiguous(), "itc_text_embeds": itc.text_embeds.contiguous(),
+               "itc_image_embeds": itc.image_embeds.contiguous()}, str(root / "expected.safetensors"))
+    print(f"wrote {root}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -107,6 +146,7 @@ def main() -> int:
     mf.add_argument("--root", type=Path, default=ROOT / "Tests/BLIPTests/Fixtures/tiny-blip2")
     args = ap.parse_args()
     make_fixtures(args.root)
+    make_itm_fixtures(args.root.parent / "tiny-blip2-itm")
     return 0
 
 

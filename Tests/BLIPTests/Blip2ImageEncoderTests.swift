@@ -121,3 +121,32 @@ final class Blip2OPTTests: XCTestCase {
         XCTAssertThrowsError(try model.generate(pixelValues: Tensor.zeros([1, 3, 56, 56]), options: tooLong))
     }
 }
+
+/// BLIP-2 ITM and ITC on a tiny random Blip2ForImageTextRetrieval, against transformers.
+final class Blip2RetrievalTests: XCTestCase {
+    func testITMAndITCEqualTransformers() throws {
+        let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tiny-blip2-itm")
+        let model = try Blip2ForImageTextRetrieval(directory: directory)
+        let expected = try SafeTensorsFile(url: directory.appendingPathComponent("expected.safetensors"))
+        let pixels = try expected.tensor("pixel_values")
+        func rows(_ name: String) throws -> [[Int]] {
+            let t = try expected.tensor(name)
+            return (0..<t.shape[0]).map { r in t[r].contiguous().scalars.map { Int($0) } }
+        }
+        let ids = try rows("input_ids"), mask = try rows("attention_mask")
+        let itm = try model.itmLogits(pixelValues: pixels, ids: ids, attentionMask: mask)
+        let wantITM = try expected.tensor("itm_logits").scalars
+        for (g, w) in zip(itm.joined(), wantITM) { XCTAssertEqual(g, w, accuracy: 1e-4) }
+        let images = try model.imageFeatures(pixelValues: pixels)
+        let texts = try model.textFeatures(ids: ids, attentionMask: mask)
+        for (g, w) in zip(texts.joined(), try expected.tensor("itc_text_embeds").scalars) { XCTAssertEqual(g, w, accuracy: 1e-4) }
+        for (g, w) in zip(images.joined().joined(), try expected.tensor("itc_image_embeds").scalars) { XCTAssertEqual(g, w, accuracy: 1e-4) }
+        let itc = model.itcScores(imageFeatures: images, textFeatures: texts)
+        for (g, w) in zip(itc.joined(), try expected.tensor("itc_logits_per_image").scalars) { XCTAssertEqual(g, w, accuracy: 1e-4) }
+        XCTAssertThrowsError(try model.itmLogits(pixelValues: pixels, ids: [[1, 99_999]], attentionMask: [[1, 1]]))
+        // The captioning checkpoint has no text input: refused by name.
+        XCTAssertThrowsError(try Blip2ForImageTextRetrieval(directory: Blip2ImageEncoderTests.directory)) {
+            XCTAssertTrue("\($0)".contains("use_qformer_text_input"), "\($0)")
+        }
+    }
+}

@@ -14,12 +14,16 @@ public struct Blip2QFormerConfig: Codable, Sendable, Equatable {
     public var encoderHiddenSize = 1408
     /// Text positions too (ITM/ITC models): adds the text feed-forward and embeddings.
     public var useQformerTextInput = false
+    /// Text embeddings of the retrieval model (`embeddings.*`).
+    public var vocabSize = 30522
+    public var maxPositionEmbeddings = 512
 
     enum CodingKeys: String, CodingKey {
         case hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
         case intermediateSize = "intermediate_size", hiddenAct = "hidden_act", layerNormEps = "layer_norm_eps"
         case crossAttentionFrequency = "cross_attention_frequency", encoderHiddenSize = "encoder_hidden_size"
-        case useQformerTextInput = "use_qformer_text_input"
+        case useQformerTextInput = "use_qformer_text_input", vocabSize = "vocab_size"
+        case maxPositionEmbeddings = "max_position_embeddings"
     }
 
     public init() {}
@@ -36,6 +40,8 @@ public struct Blip2QFormerConfig: Codable, Sendable, Equatable {
         crossAttentionFrequency = try c.decodeIfPresent(Int.self, forKey: .crossAttentionFrequency) ?? d.crossAttentionFrequency
         encoderHiddenSize = try c.decodeIfPresent(Int.self, forKey: .encoderHiddenSize) ?? d.encoderHiddenSize
         useQformerTextInput = try c.decodeIfPresent(Bool.self, forKey: .useQformerTextInput) ?? d.useQformerTextInput
+        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? d.maxPositionEmbeddings
     }
 
     /// Why the configuration cannot be run, or nil.
@@ -62,6 +68,8 @@ public struct Blip2Config: Sendable, Equatable {
     /// Width of the language model's input embeddings (`language_projection` output).
     public var textHiddenSize: Int
     public var imageTokenIndex: Int?
+    /// Width of the ITC space of the retrieval model (`image_text_hidden_size`).
+    public var imageTextHiddenSize: Int
     /// `text_config` as it is in config.json (the language model reads its own fields).
     public var textConfigJSON: [String: Any] { (try? JSONSerialization.jsonObject(with: textConfigData)) as? [String: Any] ?? [:] }
     let textConfigData: Data
@@ -95,6 +103,7 @@ public struct Blip2Config: Sendable, Equatable {
         textModelType = text["model_type"] as? String ?? "opt"
         textHiddenSize = (text["hidden_size"] as? NSNumber)?.intValue ?? (text["d_model"] as? NSNumber)?.intValue ?? 2560
         imageTokenIndex = (root["image_token_index"] as? NSNumber)?.intValue
+        imageTextHiddenSize = (root["image_text_hidden_size"] as? NSNumber)?.intValue ?? 256
         if let problem = qformerConfig.problem() { throw BlipModelError.unsupportedModel("\(source): \(problem)") }
         guard numQueryTokens >= 1, textHiddenSize >= 1 else {
             throw BlipModelError.unsupportedModel("\(source): num_query_tokens and text_config.hidden_size must be positive")
