@@ -16,7 +16,9 @@ Test tool only: the Swift package never runs Python. Environment as scripts/refe
       `generate(max_new_tokens=6)` greedy and beam-3 ids.
 
   Also Tests/BLIPTests/Fixtures/tiny-blip2-itm: a tiny Blip2ForImageTextRetrieval (Q-Former with
-  text input) and its ITM logits and ITC scores for two images and two padded id sequences.
+  text input) and its ITM logits and ITC scores for two images and two padded id sequences; and
+  tiny-blip2-t5: BLIP-2 with a Flan-T5-style language model (gated-GELU, relative position
+  buckets, untied head): encoder states, decoder logits, greedy and beam-3 generate ids.
 
 Semantics (transformers 5.23 modeling_blip_2.py):
 * Blip2Attention: qkv Linear without bias; with qkv_bias its bias is cat(q_bias, 0, v_bias)
@@ -139,6 +141,58 @@ def make_itm_fixtures(root: Path, seed: int = 3) -> None:
     print(f"wrote {root}")
 
 
+def make_t5_fixtures(root: Path, seed: int = 5) -> None:
+    """A tiny random BLIP-2 with a Flan-T5-style language model (gated-GELU, untied head,
+    relative position buckets): encoder states for the queries + prompt, decoder logits, and
+    greedy / beam-3 `generate` ids (the decoder's, from decoder_start_token_id)."""
+    from transformers import Blip2Config, Blip2ForConditionalGeneration, T5Config
+
+    torch.manual_seed(seed)
+    base = tiny_config()
+    t5 = T5Config(vocab_size=120, d_model=24, d_kv=6, d_ff=40, num_layers=2, num_decoder_layers=2, num_heads=4,
+                  relative_attention_num_buckets=8, relative_attention_max_distance=20, feed_forward_proj="gated-gelu",
+                  tie_word_embeddings=False, decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)
+    config = Blip2Config(vision_config=base.vision_config.to_dict(), qformer_config=base.qformer_config.to_dict(),
+                         text_config=t5.to_dict(), num_query_tokens=4, image_token_index=119, tie_word_embeddings=False)
+    model = Blip2ForConditionalGeneration(config).eval()
+    # Flan-T5 checkpoints have their own LM head and no output scaling (tie_word_embeddings
+    # false); transformers 5.23's T5Config ignores the keyword, so untie by hand.
+    model.language_model.config.tie_word_embeddings = False
+    model.language_model.lm_head.weight = torch.nn.Parameter(model.language_model.lm_head.weight.detach().clone())
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "layernorm" in name.lower() or "layer_norm" in name.lower():
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+    tied = ("language_model.encoder.embed_tokens.weight", "language_model.decoder.embed_tokens.weight")
+    state = {k: v.contiguous() for k, v in model.state_dict().items() if k not in tied}
+    root.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(root / "model.safetensors"))
+    saved = config.to_dict()
+    saved["text_config"]["tie_word_embeddings"] = False
+    (root / "config.json").write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+    g = torch.Generator().manual_seed(seed + 1)
+    pixels = torch.randn(2, 3, 56, 56, generator=g)
+    ids = torch.tensor([[119] * 4 + [5, 17, 33, 1]] * 2)
+    mask = torch.ones_like(ids)
+    with torch.no_grad():
+        vision = model.vision_model(pixel_values=pixels).last_hidden_state
+        queries = model.qformer(query_embeds=model.query_tokens.expand(2, -1, -1), encoder_hidden_states=vision).last_hidden_state
+        projected = model.language_projection(queries)
+        embeds = model.get_input_embeddings()(ids).masked_scatter((ids == 119).unsqueeze(-1), projected)
+        encoder = model.language_model.encoder(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+        decoder_ids = torch.tensor([[0, 7, 9]] * 2)
+        logits = model.language_model(encoder_outputs=(encoder,), attention_mask=mask, decoder_input_ids=decoder_ids).logits
+        greedy = model.generate(pixel_values=pixels, input_ids=ids, attention_mask=mask, max_new_tokens=6, do_sample=False, num_beams=1)
+        beam = model.generate(pixel_values=pixels, input_ids=ids, attention_mask=mask, max_new_tokens=6, do_sample=False, num_beams=3)
+    save_file({"pixel_values": pixels.contiguous(), "input_ids": ids.to(torch.float32).contiguous(),
+               "encoder_last_hidden_state": encoder.contiguous(), "decoder_input_ids": decoder_ids.to(torch.float32).contiguous(),
+               "logits": logits.contiguous(), "greedy_ids": greedy.to(torch.float32).contiguous(),
+               "beam3_ids": beam.to(torch.float32).contiguous()}, str(root / "expected.safetensors"))
+    print(f"wrote {root}: greedy {greedy.tolist()}, beam {beam.tolist()}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -147,6 +201,7 @@ def main() -> int:
     args = ap.parse_args()
     make_fixtures(args.root)
     make_itm_fixtures(args.root.parent / "tiny-blip2-itm")
+    make_t5_fixtures(args.root.parent / "tiny-blip2-t5")
     return 0
 
 

@@ -76,6 +76,7 @@ final class Blip2OPTTests: XCTestCase {
     func testLogitsAndGreedyIdsEqualTransformers() throws {
         let directory = Blip2ImageEncoderTests.directory
         let model = try Blip2ForConditionalGeneration(directory: directory)
+        guard case .opt(let lm) = model.languageModel else { return XCTFail("an OPT model") }
         let expected = try SafeTensorsFile(url: directory.appendingPathComponent("expected.safetensors"))
         let pixels = try expected.tensor("pixel_values")
         let projected = try model.imageEncoder.encode(pixelValues: pixels).projected
@@ -83,8 +84,8 @@ final class Blip2OPTTests: XCTestCase {
             let ids = try expected.tensor("\(name)_input_ids")
             let rows = (0..<2).map { r in (0..<ids.shape[1]).map { Int(ids[r].contiguous().scalars[$0]) } }
             XCTAssertEqual(rows[0], model.inputIds(prompt: prompt))
-            var cache = model.languageModel.makeCache(batch: 2, capacity: rows[0].count)
-            let logits = model.languageModel.forward(try model.inputEmbeddings(ids: rows, projectedQueries: projected), cache: &cache)
+            var cache = lm.makeCache(batch: 2, capacity: rows[0].count)
+            let logits = lm.forward(try model.inputEmbeddings(ids: rows, projectedQueries: projected), cache: &cache)
             let want = try expected.tensor("\(name)_logits")
             XCTAssertEqual(logits.shape, want.shape)
             let diff = zip(logits.contiguous().scalars, want.contiguous().scalars).map { abs($0 - $1) }.max() ?? .infinity
@@ -149,4 +150,50 @@ final class Blip2RetrievalTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("use_qformer_text_input"), "\($0)")
         }
     }
+}
+
+/// BLIP-2 with a Flan-T5-style language model on a tiny random config: encoder states, decoder
+/// logits and greedy / beam-3 ids equal to transformers.
+final class Blip2T5Tests: XCTestCase {
+    func testEncoderDecoderAndGenerationEqualTransformers() throws {
+        let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tiny-blip2-t5")
+        let model = try Blip2ForConditionalGeneration(directory: directory)
+        guard case .t5(let t5) = model.languageModel else { return XCTFail("a T5 model") }
+        let expected = try SafeTensorsFile(url: directory.appendingPathComponent("expected.safetensors"))
+        func rows(_ name: String) throws -> [[Int]] {
+            let t = try expected.tensor(name)
+            return (0..<t.shape[0]).map { r in t[r].contiguous().scalars.map { Int($0) } }
+        }
+        func close(_ a: Tensor, _ b: Tensor, _ what: String) {
+            XCTAssertEqual(a.shape, b.shape, what)
+            let d = zip(a.contiguous().scalars, b.contiguous().scalars).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThan(d, 1e-4, what)
+        }
+        let pixels = try expected.tensor("pixel_values")
+        let ids = try rows("input_ids")
+        XCTAssertEqual(ids[0], model.inputIds(prompt: [5, 17, 33, 1]))
+        let projected = try model.imageEncoder.encode(pixelValues: pixels).projected
+        let (states, context) = t5.encode(try model.inputEmbeddings(ids: ids, projectedQueries: projected),
+                                          attentionMask: ids.map { $0.map { _ in 1 } })
+        close(states, try expected.tensor("encoder_last_hidden_state"), "encoder")
+        var cache = t5.makeCache(batch: 2, capacity: 3)
+        close(t5.decode(try rows("decoder_input_ids"), cache: &cache, context: context), try expected.tensor("logits"), "decoder logits")
+        var options = GenerationOptions()
+        options.maxNewTokens = 6
+        XCTAssertEqual(try model.generate(pixelValues: pixels, prompt: [5, 17, 33, 1], options: options), try rows("greedy_ids"))
+        options.numBeams = 3
+        XCTAssertEqual(try model.generate(pixelValues: pixels, prompt: [5, 17, 33, 1], options: options), try rows("beam3_ids"))
+        XCTAssertEqual(T5ConfigBucketTests.buckets(t5.config), T5ConfigBucketTests.expectedBuckets)
+    }
+}
+
+/// T5's relative position buckets, by hand for num_buckets 8 and max_distance 20.
+enum T5ConfigBucketTests {
+    static func buckets(_ c: T5Config) -> [Int] {
+        [-30, -10, -3, -1, 0, 1, 2, 3, 10, 30].map { c.bucket($0, bidirectional: true) }
+            + [-30, -10, -3, -1, 0, 5].map { c.bucket($0, bidirectional: false) }
+    }
+    // Bidirectional: 4 buckets per side, 2 exact; beyond, log-spaced up to bucket 3 (+4 for positive).
+    // Causal: 8 buckets of the past, 4 exact; future positions are bucket 0.
+    static let expectedBuckets = [3, 3, 2, 1, 0, 5, 6, 6, 7, 7, 7, 6, 3, 1, 0, 0]
 }

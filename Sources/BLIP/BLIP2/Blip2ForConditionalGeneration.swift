@@ -1,17 +1,38 @@
 import Foundation
 
-/// BLIP-2 with an OPT language model: image → Q-Former queries projected into the language
-/// model's `<image>` positions → text. Port of transformers `Blip2ForConditionalGeneration`
-/// (decoder-only language models; Flan-T5 is not supported yet).
+/// The language model of a BLIP-2 checkpoint.
+public enum Blip2LanguageModel: Sendable {
+    /// Decoder-only (blip2-opt-*): the prompt, image queries first, is the decoder's prefix.
+    case opt(OPTForCausalLM)
+    /// Encoder-decoder (blip2-flan-t5-*): the image queries and the prompt are the encoder's input.
+    case t5(T5ForConditionalGeneration)
+
+    public func embed(_ ids: [[Int]]) -> Tensor {
+        switch self {
+        case .opt(let m): return m.embed(ids)
+        case .t5(let m): return m.embed(ids)
+        }
+    }
+
+    public var vocabSize: Int {
+        switch self {
+        case .opt(let m): return m.config.vocabSize
+        case .t5(let m): return m.config.vocabSize
+        }
+    }
+}
+
+/// BLIP-2: image → Q-Former queries projected into the language model's `<image>` positions →
+/// text, with OPT or Flan-T5. Port of transformers `Blip2ForConditionalGeneration`.
 public struct Blip2ForConditionalGeneration: Sendable {
     public let config: Blip2Config
     public let imageEncoder: Blip2ImageEncoder
-    public let languageModel: OPTForCausalLM
+    public let languageModel: Blip2LanguageModel
 
     public init(config: Blip2Config, weights: WeightStore, precision: Precision = .fp32,
                 compute: ComputeSettings = .automatic) throws {
-        guard config.textModelType == "opt" else {
-            throw BlipModelError.unsupportedModel("BLIP-2 with a \(config.textModelType) language model is not supported yet (OPT only)")
+        guard ["opt", "t5"].contains(config.textModelType) else {
+            throw BlipModelError.unsupportedModel("BLIP-2 with a \(config.textModelType) language model is not supported (OPT or T5)")
         }
         guard let image = config.imageTokenIndex else {
             throw BlipModelError.unsupportedModel("config.json has no image_token_index (the <image> token the queries replace)")
@@ -20,8 +41,13 @@ public struct Blip2ForConditionalGeneration: Sendable {
         let w = loader.scope("")
         self.config = config
         imageEncoder = try Blip2ImageEncoder(w, config: config, compute: compute)
-        languageModel = try OPTForCausalLM(w.scope("language_model"), config: OPTConfig(config.textConfigJSON, source: "config.json"))
-        guard image >= 0 && image < languageModel.config.vocabSize else {
+        if config.textModelType == "t5" {
+            languageModel = .t5(try T5ForConditionalGeneration(w.scope("language_model"),
+                                                               config: T5Config(config.textConfigJSON, source: "config.json")))
+        } else {
+            languageModel = .opt(try OPTForCausalLM(w.scope("language_model"), config: OPTConfig(config.textConfigJSON, source: "config.json")))
+        }
+        guard image >= 0 && image < languageModel.vocabSize else {
             throw BlipModelError.unsupportedModel("image_token_index \(image) is outside the language model's vocabulary")
         }
         try loader.finish()
@@ -36,9 +62,14 @@ public struct Blip2ForConditionalGeneration: Sendable {
                       weights: try SafeTensorsCheckpoint(directory: directory), precision: precision, compute: compute)
     }
 
-    /// The ids transformers' `generate` starts from: `<image>` × num_query_tokens, bos, prompt.
+    /// The ids transformers' `generate` starts from: `<image>` × num_query_tokens, then (OPT)
+    /// bos and the prompt, or (T5) the prompt as its tokenizer gives it (with `</s>`).
     public func inputIds(prompt: [Int]) -> [Int] {
-        Array(repeating: config.imageTokenIndex ?? 0, count: config.numQueryTokens) + [languageModel.config.bosTokenId] + prompt
+        let image = Array(repeating: config.imageTokenIndex ?? 0, count: config.numQueryTokens)
+        switch languageModel {
+        case .opt(let lm): return image + [lm.config.bosTokenId] + prompt
+        case .t5: return image + prompt
+        }
     }
 
     /// Input embeddings [B, T, C] of `ids` with the projected queries [B, Q, C] scattered into
@@ -68,12 +99,22 @@ public struct Blip2ForConditionalGeneration: Sendable {
         let projected = try imageEncoder.encode(pixelValues: pixelValues).projected  // [B, Q, C]
         let rows = Array(repeating: inputIds(prompt: prompt), count: pixelValues.shape[0])
         let prefix = try inputEmbeddings(ids: rows, projectedQueries: projected)  // [B, P, C]
-        let lm = languageModel
-        let generator = TextGenerator(decoder: OPTPromptedDecoder(model: lm), eosTokenId: lm.config.eosTokenId,
-                                      padTokenId: lm.config.padTokenId)
-        return try imageEncoder.compute.run {
-            try generator.generate(prompts: rows, context: OPTPromptedDecoder.Prefix(embeddings: prefix), options: options,
-                                   monitor: monitor)
+        switch languageModel {
+        case .opt(let lm):
+            let generator = TextGenerator(decoder: OPTPromptedDecoder(model: lm), eosTokenId: lm.config.eosTokenId,
+                                          padTokenId: lm.config.padTokenId)
+            return try imageEncoder.compute.run {
+                try generator.generate(prompts: rows, context: OPTPromptedDecoder.Prefix(embeddings: prefix), options: options,
+                                       monitor: monitor)
+            }
+        case .t5(let lm):
+            // The decoder starts from decoder_start_token_id; the outputs are the decoder's ids.
+            let generator = TextGenerator(decoder: T5Decoder(model: lm), eosTokenId: lm.config.eosTokenId, padTokenId: lm.config.padTokenId)
+            return try imageEncoder.compute.run {
+                let context = lm.encode(prefix, attentionMask: rows.map { $0.map { _ in 1 } }).context
+                return try generator.generate(prompts: Array(repeating: [lm.config.decoderStartTokenId], count: rows.count),
+                                              context: context, options: options, monitor: monitor)
+            }
         }
     }
 }

@@ -91,6 +91,9 @@ extension WeightScope {
     /// Whether the checkpoint holds the tensor `name` (under this scope).
     func has(_ name: String) -> Bool { loader.store.tensorNames.contains(key(name)) }
 
+    /// Marks `name` used without loading it (a tied copy the model reads elsewhere).
+    func markUsed(_ name: String) { loader.markUsed(key(name)) }
+
     func childIndices(_ name: String) -> Set<Int> {
         let prefix = key(name) + "."
         var indices = Set<Int>()
