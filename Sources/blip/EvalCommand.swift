@@ -14,7 +14,7 @@ struct EvalCommand: ParsableCommand {
 }
 
 /// Prints `rows` as an aligned two-column table, or one JSON object with `--json`.
-func printScores(_ rows: [(String, Double)], json: Bool, extra: [String: Any] = [:]) throws {
+func printScores(_ rows: [(String, Double)], json: Bool, extra: [String: Any] = [:], decimals: Int = 4) throws {
     if json {
         var object = extra
         for (k, v) in rows { object[k] = v }
@@ -23,7 +23,7 @@ func printScores(_ rows: [(String, Double)], json: Bool, extra: [String: Any] = 
         return
     }
     let width = rows.map(\.0.count).max() ?? 0
-    for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(format: "%.4f", v)) }
+    for (k, v) in rows { print(k.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(format: "%.\(decimals)f", v)) }
 }
 
 struct EvalVQACommand: ParsableCommand {
@@ -94,7 +94,7 @@ struct EvalVQACommand: ParsableCommand {
             } else {
                 var rows: [(String, Double)] = [("overall", accuracy.overall)]
                 rows += accuracy.perAnswerType.sorted { $0.key < $1.key }.map { ("answer type: \($0.key)", $0.value) }
-                try printScores(rows, json: false)
+                try printScores(rows, json: false, decimals: 2)  // the official evaluation rounds to 2
                 print("(\(gt.count) questions; per question type with --json)")
             }
         }
