@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark Swift BLIP against PyTorch eager on the same full-size random weights, in one run.
 
-    python3 scripts/benchmark.py [--tasks caption,vqa,itm,capfilt] [--repeats 3] [--threads 2] [--json FILE]
+    python3 scripts/benchmark.py [--tasks caption,vqa,itm,capfilt,blip2] [--repeats 3] [--threads 2] [--json FILE]
     python3 scripts/benchmark.py --tasks caption --model DIR      # your own model directory
 
 For each task a random-weight full-size base model (the real Salesforce base configs) is made once
@@ -20,6 +20,8 @@ except the first row:
            16 texts (transformers' API takes one image per text, so PyTorch encodes it 16 times;
            we encode it once, as an application would); and the throughput of `blip index add`
            on 24 photos (Swift only: decode, preprocess, vision, ITC projection, hash, SQLite)
+  blip2    BLIP-2 at blip2-opt-2.7b's widths with 4 vision and 4 OPT layers (the Q-Former full):
+           vision + Q-Former + projection, greedy 20 tokens, decode per token, peak RSS
   capfilt  `blip capfilt` on 64 photos: base captioner (one nucleus caption each) + base ITM
            filter, batch 8, images/s per precision (Swift only: nothing else runs CapFilt)
 and the peak RSS of each process. Engines: PyTorch fp32 and bf16 (`model.to(torch.bfloat16)`),
@@ -78,8 +80,8 @@ def torch_worker(model_dir, task, repeats, threads, only, dtype="fp32", images=N
 
     torch.set_num_threads(threads)
     cls = {"caption": "BlipForConditionalGeneration", "vqa": "BlipForQuestionAnswering",
-           "itm": "BlipForImageTextRetrieval"}[task]
-    model = getattr(transformers, cls).from_pretrained(model_dir).eval()
+           "itm": "BlipForImageTextRetrieval", "blip2": "Blip2ForConditionalGeneration"}[task]
+    model = getattr(transformers, cls).from_pretrained(model_dir, dtype=torch.float32).eval()
     size = model.config.vision_config.image_size
     pixels = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).clamp(-1.5, 1.5)
     if dtype == "bf16":
@@ -106,6 +108,18 @@ def torch_worker(model_dir, task, repeats, threads, only, dtype="fp32", images=N
                 result["beam3_20_s"] = median(lambda: model.generate(pixel_values=pixels, num_beams=3, **kwargs))
             if "throughput" in only and images:
                 result["throughput_images_per_s"] = torch_throughput(model, model_dir, images, batch_sizes, dtype)
+        elif task == "blip2":
+            def image_side():
+                states = model.vision_model(pixel_values=pixels).last_hidden_state
+                queries = model.qformer(query_embeds=model.query_tokens.expand(1, -1, -1), encoder_hidden_states=states)
+                return model.language_projection(queries.last_hidden_state)
+            if "vision" in only:
+                result["vision_qformer_s"] = median(image_side)
+            if "greedy" in only:
+                ids = torch.tensor([[model.config.image_token_index] * model.config.num_query_tokens
+                                    + [model.config.text_config.bos_token_id]])
+                result["greedy20_s"] = median(lambda: model.generate(pixel_values=pixels, input_ids=ids,
+                                                                     max_new_tokens=20, min_new_tokens=20))
         else:
             tok = transformers.AutoTokenizer.from_pretrained(model_dir)
         if task == "vqa" and "vqa" in only:
@@ -186,6 +200,11 @@ TASKS = {
                  ("caption img/s, batch 16", "throughput_16"), ("caption img/s, batch 32", "throughput_32"),
                  ("caption img/s, best batch", "throughput_best"), ("  best batch size", "throughput_best_batch")]),
     "vqa": ("vqa", "reference_vqa.py", [("VQA greedy 10 tok (s)", "vqa10_s")]),
+    # BLIP-2 OPT-2.7b widths, 4 vision and 4 OPT layers (the Q-Former full): the full model does
+    # not fit twice in this machine's memory.
+    "blip2": ("vision,greedy", "reference_blip2.py", [("BLIP-2 vision+Q-Former (s)", "vision_qformer_s"),
+                                                     ("BLIP-2 greedy 20 tok (s)", "greedy20_s"),
+                                                     ("BLIP-2 decode per token (ms)", "decode_ms_per_token")]),
     "itm": ("itm,itc,itm16", "reference_retrieval.py",
             [("ITM 1 image x 1 text (s)", "itm_s"), ("ITC 1 image x 1 text (s)", "itc_s"),
              ("ITM 1 image x 16 texts (s)", "itm16_s")]),
@@ -202,8 +221,8 @@ def merge(into, out, measurements):
 
 def derive(res):
     """Per-token decode time and throughput rows from an engine's raw results."""
-    if "greedy20_s" in res and "vision_s" in res:
-        res["decode_ms_per_token"] = (res["greedy20_s"] - res["vision_s"]) / 20 * 1000
+    if "greedy20_s" in res and ("vision_s" in res or "vision_qformer_s" in res):
+        res["decode_ms_per_token"] = (res["greedy20_s"] - res.get("vision_s", res.get("vision_qformer_s"))) / 20 * 1000
     rates = res.get("throughput_images_per_s") or {}
     for n, r in rates.items():
         res[f"throughput_{n}"] = r
@@ -327,8 +346,9 @@ def main():
         model = args.model or f"/tmp/swift-blip-bench/{task}-base"
         if not os.path.exists(os.path.join(model, "model.safetensors")):
             print(f"making random base weights in {model} ...", file=sys.stderr)
+            size = ["--layers", "4"] if task == "blip2" else ["--config", "base"]
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "make-model",
-                            "--config", "base", "--out", model], check=True, stdout=subprocess.DEVNULL)
+                            *size, "--out", model], check=True, stdout=subprocess.DEVNULL)
         res = {}
         # Throughput runs in processes of its own, so the peak RSS rows stay those of batch 1.
         wanted = only.split(",")

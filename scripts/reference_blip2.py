@@ -5,6 +5,10 @@ over the learned query tokens and the language projection (transformers
 
 Test tool only: the Swift package never runs Python. Environment as scripts/reference.py.
 
+  python3 scripts/reference_blip2.py make-model --out DIR [--layers 4]
+      Random weights at blip2-opt-2.7b's real widths, reduced depth (4 vision and OPT layers by
+      default, the Q-Former full): the model `scripts/benchmark.py --tasks blip2` times.
+
   python3 scripts/reference_blip2.py make-fixtures [--root Tests/BLIPTests/Fixtures/tiny-blip2]
       A tiny random Blip2Config (vision 2 layers, Q-Former 3 layers with cross-attention every
       2nd, 4 query tokens, OPT text config), every parameter randomised (q_bias and v_bias
@@ -193,12 +197,46 @@ def make_t5_fixtures(root: Path, seed: int = 5) -> None:
     print(f"wrote {root}: greedy {greedy.tolist()}, beam {beam.tolist()}")
 
 
+def make_model(out: Path, layers: int = 4, seed: int = 0) -> None:
+    """Random weights at blip2-opt-2.7b's real widths with `layers` vision and OPT layers (the
+    Q-Former full): ViT-g/14 1408 wide, 16 heads, 6144 MLP; Q-Former 12 layers of 768; OPT
+    2560 wide, 32 heads, 10240 FFN, vocab 50272 (+ <image>). bf16 random normal weights saved
+    as fp32 safetensors, with a BlipImageProcessor at 224."""
+    from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig, Blip2VisionConfig, OPTConfig
+
+    torch.manual_seed(seed)
+    vision = Blip2VisionConfig(hidden_size=1408, intermediate_size=6144, num_hidden_layers=layers, num_attention_heads=16,
+                               image_size=224, patch_size=14, layer_norm_eps=1e-6, qkv_bias=True)
+    qformer = Blip2QFormerConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+                                 cross_attention_frequency=2, encoder_hidden_size=1408, vocab_size=30522)
+    text = OPTConfig(vocab_size=50304, hidden_size=2560, num_hidden_layers=layers, ffn_dim=10240, num_attention_heads=32,
+                     max_position_embeddings=2048, word_embed_proj_dim=2560)
+    config = Blip2Config(vision_config=vision.to_dict(), qformer_config=qformer.to_dict(), text_config=text.to_dict(),
+                         num_query_tokens=32, image_token_index=50265)
+    model = Blip2ForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "layernorm" in name.lower() or "layer_norm" in name.lower():
+                p.fill_(1.0 if name.endswith("weight") else 0.0)
+            else:
+                p.normal_(0, 0.02)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    print(f"wrote {out}: {sum(p.numel() for p in model.parameters()) / 1e6:.0f} M parameters")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     mf = sub.add_parser("make-fixtures")
     mf.add_argument("--root", type=Path, default=ROOT / "Tests/BLIPTests/Fixtures/tiny-blip2")
+    mm = sub.add_parser("make-model")
+    mm.add_argument("--out", type=Path, required=True)
+    mm.add_argument("--layers", type=int, default=4)
     args = ap.parse_args()
+    if args.cmd == "make-model":
+        make_model(args.out, args.layers)
+        return 0
     make_fixtures(args.root)
     make_itm_fixtures(args.root.parent / "tiny-blip2-itm")
     make_t5_fixtures(args.root.parent / "tiny-blip2-t5")

@@ -9,13 +9,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the vision encoder, captioning, VQA or ITM/ITC on a model directory (prints JSON).")
 
-    enum Task: String, ExpressibleByArgument, CaseIterable { case caption, vqa, itm }
+    enum Task: String, ExpressibleByArgument, CaseIterable { case caption, vqa, itm, blip2 }
 
     @Option(name: .long, help: "Model directory or hub id (OWNER/NAME[@REVISION]).")
     var model: String
 
     @Option(name: .long, help: ArgumentHelp(
-        "Model kind: caption (BlipForConditionalGeneration), vqa, itm.",
+        "Model kind: caption (BlipForConditionalGeneration), vqa, itm, blip2 (Blip2ForConditionalGeneration).",
         discussion: "Default: from config.json's architectures."))
     var task: Task?
 
@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .long, help: """
         Comma-separated measurements. caption: vision, greedy, beam3, parts, throughput; vqa: vqa; \
-        itm: itm, itc, itm16, parts.
+        itm: itm, itc, itm16, parts; blip2: vision, greedy.
         """)
     var only = "vision,greedy,beam3"
 
@@ -45,6 +45,10 @@ struct BenchCommand: ParsableCommand {
 
     /// The task a model directory's config.json names in `architectures`.
     static func task(of directory: URL) throws -> Task {
+        if let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
+           let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], root["model_type"] as? String == "blip-2" {
+            return .blip2
+        }
         let architectures = try BlipConfig.load(directory: directory).architectures ?? []
         if architectures.contains("BlipForConditionalGeneration") { return .caption }
         if architectures.contains("BlipForQuestionAnswering") { return .vqa }
@@ -99,6 +103,8 @@ struct BenchCommand: ParsableCommand {
             }
         case .itm:
             try benchRetrieval(directory: directory, wanted: wanted, timer: &timer, loadStart: t0)
+        case .blip2:
+            try benchBlip2(directory: directory, wanted: wanted, timer: &timer, loadStart: t0)
         }
         timer.result["peak_rss_bytes"] = peakResidentBytes()
         let data = try JSONSerialization.data(withJSONObject: timer.result, options: [.sortedKeys])
