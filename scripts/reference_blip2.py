@@ -61,18 +61,24 @@ def tiny_config():
                        num_query_tokens=4, image_token_index=119)
 
 
+def randomize(model, scale: float) -> None:
+    """Every parameter random (LayerNorm weights around 1): zero-initialised biases such as
+    q_bias/v_bias must not hide a wrong formula."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "layernorm" in name.lower() or "layer_norm" in name.lower():
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
+            else:
+                p.copy_(scale * torch.randn_like(p))
+
+
 def make_fixtures(root: Path, seed: int = 0) -> None:
     from transformers import Blip2ForConditionalGeneration
 
     torch.manual_seed(seed)
     config = tiny_config()
     model = Blip2ForConditionalGeneration(config).eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "layernorm" in name.lower() or "layer_norm" in name.lower():
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
-            else:
-                p.copy_(0.2 * torch.randn_like(p))
+    randomize(model, 0.2)
     state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "language_model.lm_head.weight"}  # tied
     root.mkdir(parents=True, exist_ok=True)
     save_file(state, str(root / "model.safetensors"))
@@ -122,12 +128,7 @@ def make_itm_fixtures(root: Path, seed: int = 3) -> None:
     config.image_text_hidden_size = 16
     config.image_token_index = None
     model = Blip2ForImageTextRetrieval(config).eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "layernorm" in name.lower() or "layer_norm" in name.lower():
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
-            else:
-                p.copy_(0.2 * torch.randn_like(p))
+    randomize(model, 0.2)
     root.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(root / "model.safetensors"))
     (root / "config.json").write_text(json.dumps(config.to_dict(), indent=1, sort_keys=True) + "\n")
@@ -163,12 +164,7 @@ def make_t5_fixtures(root: Path, seed: int = 5) -> None:
     # false); transformers 5.23's T5Config ignores the keyword, so untie by hand.
     model.language_model.config.tie_word_embeddings = False
     model.language_model.lm_head.weight = torch.nn.Parameter(model.language_model.lm_head.weight.detach().clone())
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "layernorm" in name.lower() or "layer_norm" in name.lower():
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
-            else:
-                p.copy_(0.3 * torch.randn_like(p))
+    randomize(model, 0.3)
     tied = ("language_model.encoder.embed_tokens.weight", "language_model.decoder.embed_tokens.weight")
     state = {k: v.contiguous() for k, v in model.state_dict().items() if k not in tied}
     root.mkdir(parents=True, exist_ok=True)

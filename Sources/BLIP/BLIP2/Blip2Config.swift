@@ -74,6 +74,15 @@ public struct Blip2Config: Sendable, Equatable {
     public var textConfigJSON: [String: Any] { (try? JSONSerialization.jsonObject(with: textConfigData)) as? [String: Any] ?? [:] }
     let textConfigData: Data
 
+    /// `config.json` of a model directory.
+    public static func load(directory: URL) throws -> Blip2Config {
+        let url = directory.appendingPathComponent("config.json")
+        guard let data = try? Data(contentsOf: url) else {
+            throw BlipModelError.unsupportedModel("\(url.path): cannot read config.json")
+        }
+        return try Blip2Config(data: data, source: url.path)
+    }
+
     public init(data: Data, source: String = "config.json") throws {
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw BlipModelError.unsupportedModel("\(source): not a JSON object")

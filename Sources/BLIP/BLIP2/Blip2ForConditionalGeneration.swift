@@ -54,12 +54,8 @@ public struct Blip2ForConditionalGeneration: Sendable {
     }
 
     public init(directory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
-        let configURL = directory.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: configURL) else {
-            throw BlipModelError.unsupportedModel("\(configURL.path): cannot read config.json")
-        }
-        try self.init(config: Blip2Config(data: data, source: configURL.path),
-                      weights: try SafeTensorsCheckpoint(directory: directory), precision: precision, compute: compute)
+        try self.init(config: Blip2Config.load(directory: directory), weights: try SafeTensorsCheckpoint(directory: directory),
+                      precision: precision, compute: compute)
     }
 
     /// The ids transformers' `generate` starts from: `<image>` × num_query_tokens, then (OPT)

@@ -39,12 +39,8 @@ public struct Blip2ForImageTextRetrieval: Sendable {
     }
 
     public init(directory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
-        let configURL = directory.appendingPathComponent("config.json")
-        guard let data = try? Data(contentsOf: configURL) else {
-            throw BlipModelError.unsupportedModel("\(configURL.path): cannot read config.json")
-        }
-        try self.init(config: Blip2Config(data: data, source: configURL.path),
-                      weights: try SafeTensorsCheckpoint(directory: directory), precision: precision, compute: compute)
+        try self.init(config: Blip2Config.load(directory: directory), weights: try SafeTensorsCheckpoint(directory: directory),
+                      precision: precision, compute: compute)
     }
 
     /// Word + absolute position embeddings of `ids` [B, T] (`Blip2TextEmbeddings`, no LayerNorm:

@@ -34,13 +34,8 @@ public struct Blip2ImageEncoder: Sendable {
 
     /// Loads `config.json` and the safetensors weights of a BLIP-2 model directory.
     public init(directory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
-        let configURL = directory.appendingPathComponent("config.json")
-        let data: Data
-        do { data = try Data(contentsOf: configURL) } catch {
-            throw BlipModelError.unsupportedModel("\(configURL.path): cannot read config.json")
-        }
-        try self.init(config: Blip2Config(data: data, source: configURL.path),
-                      weights: try SafeTensorsCheckpoint(directory: directory), precision: precision, compute: compute)
+        try self.init(config: Blip2Config.load(directory: directory), weights: try SafeTensorsCheckpoint(directory: directory),
+                      precision: precision, compute: compute)
     }
 
     /// The Q-Former outputs of a batch: pixels [B, 3, H, W] -> (vision states [B, N, Cv],

@@ -138,12 +138,17 @@ public struct OPTForCausalLM: Sendable {
             x = f
         }
         cache.length = total
-        var last = finalNorm(x)
-        if lastOnly && t > 1 {
-            let rows = Tensor(uninitializedShape: [b, 1, c])
-            for bi in 0..<b { (rows.mutablePointer + bi * c).update(from: last.pointer + (bi * t + t - 1) * c, count: c) }
-            last = rows
-        }
-        return lmHead(last)
+        let states = finalNorm(x)
+        return lmHead(lastOnly ? lastPositions(states) : states)
     }
+}
+
+/// x [B, T, C] -> its last position [B, 1, C].
+func lastPositions(_ x: Tensor) -> Tensor {
+    let b = x.shape[0], t = x.shape[1], c = x.shape[2]
+    if t == 1 { return x }
+    let rows = Tensor(uninitializedShape: [b, 1, c])
+    let src = x.contiguous()
+    for bi in 0..<b { (rows.mutablePointer + bi * c).update(from: src.pointer + (bi * t + t - 1) * c, count: c) }
+    return rows
 }

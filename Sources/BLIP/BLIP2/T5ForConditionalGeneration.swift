@@ -120,7 +120,7 @@ public struct T5ForConditionalGeneration: Sendable {
     /// Decoder: `ids` [B, T] after the cached ones; decoder row b reads encoder input
     /// b / (B / inputs). Logits [B, T, V] (or [B, 1, V] with `lastOnly`).
     public func decode(_ ids: [[Int]], cache: inout TextKVCache, context: T5EncoderContext, lastOnly: Bool = false) -> Tensor {
-        let b = ids.count, t = ids.first?.count ?? 0, c = config.dModel, inner = config.innerDim
+        let b = ids.count, t = ids.first?.count ?? 0, inner = config.innerDim
         let past = cache.length, total = past + t
         cache.reserve(total)
         let perInput = max(1, b / max(context.inputs, 1))
@@ -151,13 +151,8 @@ public struct T5ForConditionalGeneration: Sendable {
             x = f
         }
         cache.length = total
-        var out = decoderNorm(x)
-        if lastOnly && t > 1 {
-            let rows = Tensor(uninitializedShape: [b, 1, c])
-            for bi in 0..<b { (rows.mutablePointer + bi * c).update(from: out.pointer + (bi * t + t - 1) * c, count: c) }
-            out = rows
-        }
-        return lmHead(out)
+        let states = decoderNorm(x)
+        return lmHead(lastOnly ? lastPositions(states) : states)
     }
 
     public func embed(_ ids: [[Int]]) -> Tensor { shared(ids) }
