@@ -221,6 +221,44 @@ def make_model(out: Path, layers: int = 4, seed: int = 0) -> None:
     print(f"wrote {out}: {sum(p.numel() for p in model.parameters()) / 1e6:.0f} M parameters")
 
 
+def make_captioner_fixture(root: Path, seed: int = 9) -> None:
+    """A tiny BLIP-2 OPT whose vocabulary is the tiny GPT-2 BPE tokenizer's
+    (Tests/BLIPTests/Fixtures/tiny-bpe, `<image>` = 2352), with that tokenizer and a
+    BlipImageProcessor at 56: what `Blip2Processor` + `generate` + `batch_decode` give for the
+    astronaut photo, unprompted and with a "Question: ... Answer:" prompt."""
+    import shutil
+    from PIL import Image
+    from transformers import (AutoTokenizer, BlipImageProcessor, Blip2Config, Blip2ForConditionalGeneration,
+                              Blip2Processor, OPTConfig)
+
+    torch.manual_seed(seed)
+    base = tiny_config()
+    bpe = ROOT / "Tests/BLIPTests/Fixtures/tiny-bpe"
+    tokenizer = AutoTokenizer.from_pretrained(bpe)
+    text = OPTConfig(vocab_size=len(tokenizer), hidden_size=24, num_hidden_layers=2, ffn_dim=48, num_attention_heads=4,
+                     max_position_embeddings=64, word_embed_proj_dim=24, bos_token_id=2, eos_token_id=2, pad_token_id=1)
+    image_token = tokenizer.convert_tokens_to_ids("<image>")
+    config = Blip2Config(vision_config=base.vision_config.to_dict(), qformer_config=base.qformer_config.to_dict(),
+                         text_config=text.to_dict(), num_query_tokens=4, image_token_index=image_token)
+    model = Blip2ForConditionalGeneration(config).eval()
+    randomize(model, 0.2)
+    root.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(root)
+    processor = Blip2Processor(image_processor=BlipImageProcessor(size={"height": 56, "width": 56}), tokenizer=tokenizer,
+                               num_query_tokens=4)
+    processor.save_pretrained(root)
+    image = Image.open(ROOT / "Tests/BLIPTests/Fixtures/tiny/images/astronaut_96x80.png").convert("RGB")
+    cases = []
+    for prompt in [None, "Question: what is in the picture? Answer:"]:
+        inputs = processor(images=image, text=prompt, return_tensors="pt") if prompt else processor(images=image, return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+        cases.append({"prompt": prompt, "input_ids": inputs["input_ids"][0].tolist() if "input_ids" in inputs else None,
+                      "ids": out[0].tolist(), "text": processor.batch_decode(out, skip_special_tokens=True)[0].strip()})
+    (root / "expected.json").write_text(json.dumps({"cases": cases}, indent=1) + "\n")
+    print(f"wrote {root}: {cases}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -236,6 +274,7 @@ def main() -> int:
     make_fixtures(args.root)
     make_itm_fixtures(args.root.parent / "tiny-blip2-itm")
     make_t5_fixtures(args.root.parent / "tiny-blip2-t5")
+    make_captioner_fixture(args.root.parent / "tiny-blip2-opt-bpe")
     return 0
 
 

@@ -197,3 +197,27 @@ enum T5ConfigBucketTests {
     // Causal: 8 buckets of the past, 4 exact; future positions are bucket 0.
     static let expectedBuckets = [3, 3, 2, 1, 0, 5, 6, 6, 7, 7, 7, 6, 3, 1, 0, 0]
 }
+
+/// BLIP-2 OPT from photo to text: `Blip2Processor` (image processor and GPT-2 BPE tokenizer)
+/// + `generate` + `batch_decode(skip_special_tokens=True)`, equal to transformers on a tiny
+/// model whose vocabulary is the tiny BPE tokenizer's.
+final class Blip2CaptionerTests: XCTestCase {
+    func testCaptionAndPromptedAnswerEqualTransformers() throws {
+        let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tiny-blip2-opt-bpe")
+        let captioner = try Blip2Captioner(modelDirectory: directory)
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as? [String: Any])
+        let image = try RGBImage(contentsOf: Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("tiny/images/astronaut_96x80.png"))
+        var options = GenerationOptions()
+        options.maxNewTokens = 8
+        for c in try XCTUnwrap(root["cases"] as? [[String: Any]]) {
+            let prompt = c["prompt"] as? String
+            if let ids = c["input_ids"] as? [Int] { XCTAssertEqual(captioner.model.inputIds(prompt: captioner.promptIds(prompt)), ids) }
+            let pixels = try XCTUnwrap(captioner.imageProcessor.pixelValues(for: image) as [Float]?)
+            let rows = try captioner.model.generate(pixelValues: Tensor(pixels, shape: [1, 3, 56, 56]),
+                                                    prompt: captioner.promptIds(prompt), options: options)
+            XCTAssertEqual(rows[0], c["ids"] as? [Int], prompt ?? "no prompt")
+            XCTAssertEqual(try captioner.generate(image, prompt: prompt, options: options), [c["text"] as! String])
+        }
+    }
+}

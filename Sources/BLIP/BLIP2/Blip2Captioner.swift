@@ -19,13 +19,21 @@ public struct Blip2Captioner: Sendable {
     /// Generation defaults from `generation_config.json` (transformers' defaults when absent).
     public let defaultGeneration: GenerationOptions
 
-    public init(modelDirectory: URL, tokenizer: any Blip2TextTokenizer, precision: Precision = .fp32,
+    /// `tokenizer` nil: the directory's GPT-2 BPE tokenizer (OPT models).
+    public init(modelDirectory: URL, tokenizer: (any Blip2TextTokenizer)? = nil, precision: Precision = .fp32,
                 compute: ComputeSettings = .automatic) throws {
         model = try Blip2ForConditionalGeneration(directory: modelDirectory, precision: precision, compute: compute)
-        self.tokenizer = tokenizer
-        let processorFile = modelDirectory.appendingPathComponent("preprocessor_config.json")
-        imageProcessor = try ImageProcessor(configFile: FileManager.default.fileExists(atPath: processorFile.path) ? processorFile : nil)
-        try imageProcessor.checkCompatible(with: model.config.visionConfig, source: processorFile.path)
+        if let tokenizer {
+            self.tokenizer = tokenizer
+        } else {
+            guard case .opt = model.languageModel else {
+                throw BlipModelError.unsupportedModel("BLIP-2 Flan-T5 needs a SentencePiece tokenizer, which is not supported yet")
+            }
+            self.tokenizer = try ByteLevelBPETokenizer(directory: modelDirectory)
+        }
+        imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
+        try imageProcessor.checkCompatible(with: model.config.visionConfig,
+                                           source: modelDirectory.appendingPathComponent("preprocessor_config.json").path)
         defaultGeneration = try GenerationConfigFile.load(directory: modelDirectory)?.options ?? GenerationOptions()
     }
 
@@ -50,3 +58,5 @@ public struct Blip2Captioner: Sendable {
         return rows.map { tokenizer.decode($0, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
     }
 }
+
+extension ByteLevelBPETokenizer: Blip2TextTokenizer {}

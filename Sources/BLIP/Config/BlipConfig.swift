@@ -38,11 +38,19 @@ public func requireModelDirectory(_ url: URL) throws {
 }
 
 extension ImageProcessor {
-    /// The processor of a model directory: its `preprocessor_config.json`, or BLIP's defaults
-    /// when the file is absent.
+    /// The processor of a model directory: its `preprocessor_config.json`, else the
+    /// `image_processor` of `processor_config.json` (as transformers 5 saves a processor), or
+    /// BLIP's defaults when neither is there.
     public init(modelDirectory: URL) throws {
         try requireModelDirectory(modelDirectory)
         let file = modelDirectory.appendingPathComponent("preprocessor_config.json")
+        let combined = modelDirectory.appendingPathComponent("processor_config.json")
+        if !FileManager.default.fileExists(atPath: file.path), let data = try? Data(contentsOf: combined),
+           let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let nested = root["image_processor"] as? [String: Any] {
+            try self.init(configData: JSONSerialization.data(withJSONObject: nested), source: combined.path + " (image_processor)")
+            return
+        }
         try self.init(configFile: FileManager.default.fileExists(atPath: file.path) ? file : nil)
     }
 }
