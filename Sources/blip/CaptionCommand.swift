@@ -90,7 +90,9 @@ struct CaptionCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let captioner = try BlipCaptioner(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
+            let directory = try modelOption.url
+            if BenchCommand.isBlip2(directory) { return try runBlip2(directory) }
+            let captioner = try BlipCaptioner(modelDirectory: directory, precision: modelOption.precision, compute: modelOption.compute)
             let options = options(defaults: captioner.defaultGeneration)
             if !options.generation.doSample {
                 let ignored = [("--top-k", topK != nil), ("--top-p", topP != nil), ("--temperature", temperature != nil),
@@ -129,5 +131,28 @@ struct CaptionCommand: ParsableCommand {
             }
             if failures > 0 { throw ExitCode(1) }
         }
+    }
+
+    /// BLIP-2 models (OPT): one image at a time through `Blip2Captioner`; `--prompt` is a prefix
+    /// the output repeats (e.g. "Question: what is this? Answer:"), as transformers returns it.
+    func runBlip2(_ directory: URL) throws {
+        let captioner = try Blip2Captioner(modelDirectory: directory, precision: modelOption.precision, compute: modelOption.compute)
+        let options = options(defaults: captioner.defaultGeneration).generation
+        try options.validate()
+        let images = ImageInputOptions.expand(self.images)
+        if images.isEmpty { throw ValidationError("no image files in \(self.images.joined(separator: ", "))") }
+        let output = ResultPrinter(json: json, prefixWithImage: images.count > 1 || options.numReturnSequences > 1)
+        var failures = 0
+        for path in images {
+            do {
+                for text in try captioner.generate(try imageOptions.load(path), prompt: prompt, options: options) {
+                    try output.result(image: path, text: text, fields: ["caption": text])
+                }
+            } catch {
+                failures += 1
+                try output.failure(image: path, error)
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -198,3 +198,21 @@ extension CLITests {
         XCTAssertEqual(again.stdout, modelRun.stdout)
     }
 }
+
+extension CLITests {
+    /// `blip caption` takes a BLIP-2 OPT model (found by config.json's model_type) and prints the
+    /// text transformers decodes; a Flan-T5 model is refused by name (no SentencePiece yet).
+    func testCaptionWithABlip2Model() throws {
+        let model = Self.fixtures.appendingPathComponent("tiny-blip2-opt-bpe")
+        let expected = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: model.appendingPathComponent("expected.json")))
+            as? [String: Any])?["cases"] as? [[String: Any]])
+        let plain = try run(["caption", "--model", model.path, "--max-new-tokens", "8", Self.astronaut])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(plain.stdout, (expected[0]["text"] as! String) + "\n")
+        let prompted = try run(["caption", "--model", model.path, "--max-new-tokens", "8", "--prompt", expected[1]["prompt"] as! String, Self.astronaut])
+        XCTAssertEqual(prompted.stdout, (expected[1]["text"] as! String) + "\n")
+        let t5 = try run(["caption", "--model", Self.fixtures.appendingPathComponent("tiny-blip2-t5").path, Self.astronaut])
+        XCTAssertEqual(t5.status, 1)
+        XCTAssertTrue(t5.stderr.contains("SentencePiece tokenizer"), t5.stderr)
+    }
+}
