@@ -1,30 +1,6 @@
 /// An added token of a byte-level BPE tokenizer (an entry of tokenizer.json's `added_tokens` or of
-/// tokenizer_config.json's `added_tokens_decoder`).
-public struct BPEAddedToken: Sendable, Hashable {
-    public var content: String
-    public var id: Int
-    /// Special tokens are dropped by `decode(_:skipSpecialTokens: true)`.
-    public var special: Bool
-    /// Matched in the normalised text (after the non-normalised tokens were split out).
-    public var normalized: Bool
-    /// Swallows the whitespace on its left.
-    public var lstrip: Bool
-    /// Swallows the whitespace on its right.
-    public var rstrip: Bool
-    /// Matches only when no word character (Rust regex `\w`) touches it on either side.
-    public var singleWord: Bool
-
-    public init(content: String, id: Int, special: Bool = true, normalized: Bool? = nil,
-                lstrip: Bool = false, rstrip: Bool = false, singleWord: Bool = false) {
-        self.content = content
-        self.id = id
-        self.special = special
-        self.normalized = normalized ?? !special
-        self.lstrip = lstrip
-        self.rstrip = rstrip
-        self.singleWord = singleWord
-    }
-}
+/// tokenizer_config.json's `added_tokens_decoder`): the same record as the BERT tokenizer's.
+public typealias BPEAddedToken = AddedToken
 
 extension BPEAddedToken {
     /// Same content and flags (the id aside), as `tokenizers` compares added tokens.
