@@ -66,7 +66,9 @@ struct VQACommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let answerer = try BlipQuestionAnswerer(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
+            let directory = try modelOption.url
+            if BenchCommand.isBlip2(directory) { return try runBlip2(directory) }
+            let answerer = try BlipQuestionAnswerer(modelDirectory: directory, precision: modelOption.precision, compute: modelOption.compute)
             let candidates = try answers.map(Self.loadCandidates)
             let (images, questions) = imagesAndQuestions
             let output = ResultPrinter(json: json, prefixWithImage: images.count > 1)
@@ -132,5 +134,36 @@ struct VQACommand: ParsableCommand {
         }
         if candidates.isEmpty { throw ValidationError("answers file \(path) has no answers") }
         return candidates
+    }
+
+    /// BLIP-2 OPT models: each question as the prompt "Question: Q Answer:" (the BLIP-2 paper's
+    /// VQA format); the answer is the generated text after the prompt.
+    func runBlip2(_ directory: URL) throws {
+        if answers != nil { throw ValidationError("--answers (rank mode) applies to BLIP models, not BLIP-2") }
+        let captioner = try Blip2Captioner(modelDirectory: directory, precision: modelOption.precision, compute: modelOption.compute)
+        let (images, questions) = imagesAndQuestions
+        let output = ResultPrinter(json: json, prefixWithImage: images.count > 1)
+        var options = captioner.defaultGeneration
+        if let beams { options.numBeams = beams }
+        if let maxNewTokens { options.maxNewTokens = maxNewTokens }
+        if let minNewTokens { options.minNewTokens = minNewTokens }
+        try options.validate()
+        var failures = 0
+        for image in images {
+            do {
+                let loaded = try imageOptions.load(image)
+                for question in questions {
+                    let prompt = "Question: \(question) Answer:"
+                    let text = try captioner.generate(loaded, prompt: prompt, options: options).first ?? ""
+                    let answer = text.hasPrefix(prompt) ? String(text.dropFirst(prompt.count)).trimmingCharacters(in: .whitespaces) : text
+                    try output.result(image: image, text: images.count > 1 ? "\(question)\t\(answer)" : answer,
+                                      fields: ["question": question, "answer": answer])
+                }
+            } catch {
+                try output.failure(image: image, error)
+                failures += 1
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -211,6 +211,12 @@ extension CLITests {
         XCTAssertEqual(plain.stdout, (expected[0]["text"] as! String) + "\n")
         let prompted = try run(["caption", "--model", model.path, "--max-new-tokens", "8", "--prompt", expected[1]["prompt"] as! String, Self.astronaut])
         XCTAssertEqual(prompted.stdout, (expected[1]["text"] as! String) + "\n")
+        // blip vqa asks "Question: Q Answer:" and prints what follows the prompt.
+        let prompt = expected[1]["prompt"] as! String, full = expected[1]["text"] as! String
+        let vqa = try run(["vqa", "--model", model.path, "--max-new-tokens", "8", "--question", "what is in the picture?", Self.astronaut])
+        XCTAssertEqual(vqa.status, 0, vqa.stderr)
+        XCTAssertEqual(prompt, "Question: what is in the picture? Answer:")
+        XCTAssertEqual(vqa.stdout, String(full.dropFirst(prompt.count)).trimmingCharacters(in: .whitespaces) + "\n")
         let t5 = try run(["caption", "--model", Self.fixtures.appendingPathComponent("tiny-blip2-t5").path, Self.astronaut])
         XCTAssertEqual(t5.status, 1)
         XCTAssertTrue(t5.stderr.contains("SentencePiece tokenizer"), t5.stderr)
