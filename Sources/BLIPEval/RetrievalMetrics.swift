@@ -94,6 +94,17 @@ public struct RetrievalRecall: Sendable, Equatable {
         return (mean(imageToText) + mean(textToImage)) / 2
     }
 
+    /// The official `itm_eval`'s report, in percent and computed in its order (each recall ×100
+    /// first, then the means): txt_r1/5/10, txt_r_mean, img_r1/5/10, img_r_mean, r_mean, for the
+    /// Ks 1, 5 and 10 this was computed with.
+    public var itmEvalReport: [(String, Double)] {
+        func percents(_ r: [Int: Double]) -> [Double] { [1, 5, 10].map { 100 * (r[$0] ?? 0) } }
+        let txt = percents(imageToText), img = percents(textToImage)
+        let txtMean = txt.reduce(0, +) / 3, imgMean = img.reduce(0, +) / 3
+        return zip(["txt_r1", "txt_r5", "txt_r10"], txt).map { ($0, $1) } + [("txt_r_mean", txtMean)]
+            + zip(["img_r1", "img_r5", "img_r10"], img).map { ($0, $1) } + [("img_r_mean", imgMean), ("r_mean", (txtMean + imgMean) / 2)]
+    }
+
     /// - Parameter scores: [images][texts] (ITC cosines or ITM-reranked scores).
     public init(scores: [[Float]], imageOfText: [Int], ks: [Int] = [1, 5, 10]) throws {
         try self.init(imageToText: scores, textToImage: nil, imageOfText: imageOfText, ks: ks)

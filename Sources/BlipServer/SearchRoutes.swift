@@ -89,19 +89,18 @@ extension BlipServer {
         guard (0...maxSearchRerank).contains(rerank) else {
             throw APIError.unprocessable("rerank must be between 0 and \(maxSearchRerank), got \(rerank)", type: "invalid_parameter")
         }
-        let response: SearchResponse
+        let (response, count): (SearchResponse, Int)
         switch (payload.text, payload.image) {
         case let (text?, nil):
             let query = try checkText(text, field: "text", limits: limits)
-            response = try await thread.run { try service.search(text: query, topK: topK, rerank: rerank) }
+            (response, count) = try await thread.run { (try service.search(text: query, topK: topK, rerank: rerank), try service.imageCount()) }
         case let (nil, image?):
             if rerank > 0 { throw APIError.unprocessable("rerank applies to text queries only", type: "invalid_parameter") }
             let decoded = try await decodeImage(base64: image, field: "image")
-            response = try await thread.run { try service.search(image: decoded, topK: topK) }
+            (response, count) = try await thread.run { (try service.search(image: decoded, topK: topK), try service.imageCount()) }
         default:
             throw APIError.unprocessable("give exactly one of \"text\" or \"image\" (base64)", type: "missing_field")
         }
-        let count = try await thread.run { try service.imageCount() }
         var object: [String: Any] = [
             "hits": response.hits.map { hit -> [String: Any] in
                 var h: [String: Any] = ["rank": hit.rank, "path": hit.path, "itc": hit.itc, "thumbnail": thumbnailURL(hit.path)]

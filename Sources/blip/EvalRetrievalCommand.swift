@@ -72,14 +72,7 @@ struct EvalRetrievalCommand: ParsableCommand {
                 throw EvalError.invalid("the scores are \(i2t.count) × \(i2t.first?.count ?? 0), but \(annotations) has \(split.images.count) images and \(split.texts.count) texts")
             }
             let recall = try RetrievalRecall(imageToText: i2t, textToImage: t2i, imageOfText: split.imageOfText)
-            let rows: [(String, Double)] = [
-                ("txt_r1", 100 * recall.imageToText[1]!), ("txt_r5", 100 * recall.imageToText[5]!), ("txt_r10", 100 * recall.imageToText[10]!),
-                ("txt_r_mean", 100 * [1, 5, 10].map { recall.imageToText[$0]! }.reduce(0, +) / 3),
-                ("img_r1", 100 * recall.textToImage[1]!), ("img_r5", 100 * recall.textToImage[5]!), ("img_r10", 100 * recall.textToImage[10]!),
-                ("img_r_mean", 100 * [1, 5, 10].map { recall.textToImage[$0]! }.reduce(0, +) / 3),
-                ("r_mean", (100 * [1, 5, 10].map { recall.imageToText[$0]! }.reduce(0, +) / 3
-                            + 100 * [1, 5, 10].map { recall.textToImage[$0]! }.reduce(0, +) / 3) / 2),
-            ]
+            let rows = recall.itmEvalReport
             if model != nil {
                 let object = Dictionary(uniqueKeysWithValues: rows)
                 try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])

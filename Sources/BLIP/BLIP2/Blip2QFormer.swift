@@ -1,28 +1,18 @@
 import Foundation
 
-/// BERT-style attention of the Q-Former: query/key/value projections, then
-/// LayerNorm(dense(context) + residual). Port of transformers `Blip2QFormerAttention`
-/// (`Blip2QFormerMultiHeadAttention` + `Blip2QFormerSelfOutput`).
-struct Blip2QFormerAttention: Sendable {
-    let query: Linear
-    let key: Linear
-    let value: Linear
-    let outputDense: Linear
-    let outputNorm: LayerNorm
-    let heads: Int
+/// The Q-Former's BERT attention: BLIP's text attention block with the Q-Former's key names.
+/// Port of transformers `Blip2QFormerAttention` (`Blip2QFormerMultiHeadAttention` +
+/// `Blip2QFormerSelfOutput`).
+typealias Blip2QFormerAttention = BlipTextAttentionBlock
 
+extension BlipTextAttentionBlock {
     init(_ w: WeightScope, config: Blip2QFormerConfig, keyValueSize: Int) throws {
-        let c = config.hiddenSize
-        query = try w.linear("attention.query", in: c, out: c)
-        key = try w.linear("attention.key", in: keyValueSize, out: c)
-        value = try w.linear("attention.value", in: keyValueSize, out: c)
-        outputDense = try w.linear("output.dense", in: c, out: c)
-        outputNorm = try w.layerNorm("output.LayerNorm", size: c, eps: config.layerNormEps)
-        heads = config.numAttentionHeads
+        try self.init(w, projections: "attention", hiddenSize: config.hiddenSize, keyValueSize: keyValueSize,
+                      heads: config.numAttentionHeads, eps: config.layerNormEps)
     }
 
-    /// x [B, T, C] attending to `states` [B, S, Ckv] (x itself for self-attention) -> [B, T, C];
-    /// `mask` is additive per key ([B * S], empty: none).
+    /// x [B, T, C] attending to `states` [B, S, Ckv] (x itself for self-attention), no cache ->
+    /// [B, T, C]; `mask` is additive per key ([B * S], empty: none).
     func callAsFunction(_ x: Tensor, states: Tensor, mask: [Float] = []) -> Tensor {
         let b = x.shape[0], t = x.shape[1], c = x.shape[2], s = states.shape[1]
         let headDim = c / heads
@@ -38,9 +28,7 @@ struct Blip2QFormerAttention: Sendable {
                 batch: b, queryLength: t, keyLength: s, heads: heads, headDim: headDim,
                 scale: 1 / Float(headDim).squareRoot(), mask: m.isEmpty ? nil : m.baseAddress, scores: scores.pointer)
         }
-        let h = outputDense(context)
-        h.addInPlace(x)
-        return outputNorm(h)
+        return output(context, residual: x)
     }
 }
 

@@ -41,13 +41,20 @@ struct BlipTextAttentionBlock: Sendable {
     let heads: Int
 
     init(_ w: WeightScope, config: BlipTextConfig, keyValueSize: Int) throws {
-        let c = config.hiddenSize
-        query = try w.linear("self.query", in: c, out: c)
-        key = try w.linear("self.key", in: keyValueSize, out: c)
-        value = try w.linear("self.value", in: keyValueSize, out: c)
+        try self.init(w, projections: "self", hiddenSize: config.hiddenSize, keyValueSize: keyValueSize,
+                      heads: config.numAttentionHeads, eps: config.layerNormEps)
+    }
+
+    /// The BERT attention block under `w`: `projections`.query/key/value, then output.dense and
+    /// output.LayerNorm (BLIP's text model names the projections `self`, BLIP-2's Q-Former
+    /// `attention`).
+    init(_ w: WeightScope, projections: String, hiddenSize c: Int, keyValueSize: Int, heads: Int, eps: Double) throws {
+        query = try w.linear("\(projections).query", in: c, out: c)
+        key = try w.linear("\(projections).key", in: keyValueSize, out: c)
+        value = try w.linear("\(projections).value", in: keyValueSize, out: c)
         outputDense = try w.linear("output.dense", in: c, out: c)
-        outputNorm = try w.layerNorm("output.LayerNorm", size: c, eps: config.layerNormEps)
-        heads = config.numAttentionHeads
+        outputNorm = try w.layerNorm("output.LayerNorm", size: c, eps: eps)
+        self.heads = heads
     }
 
     /// LayerNorm(dense(context) + residual)
