@@ -22,7 +22,9 @@ Test tool only: the Swift package never runs Python. Environment as scripts/refe
   Also Tests/BLIPTests/Fixtures/tiny-blip2-itm: a tiny Blip2ForImageTextRetrieval (Q-Former with
   text input) and its ITM logits and ITC scores for two images and two padded id sequences; and
   tiny-blip2-t5: BLIP-2 with a Flan-T5-style language model (gated-GELU, relative position
-  buckets, untied head): encoder states, decoder logits, greedy and beam-3 generate ids.
+  buckets, untied head): encoder states, decoder logits, greedy and beam-3 generate ids; and
+  tiny-blip2-itm-matcher: a BLIP-2 ITM model with a small BERT vocabulary and a processor, with
+  the ITM probabilities, ITC scores and embeddings of three photos against three texts.
 
 Semantics (transformers 5.23 modeling_blip_2.py):
 * Blip2Attention: qkv Linear without bias; with qkv_bias its bias is cat(q_bias, 0, v_bias)
@@ -259,6 +261,54 @@ def make_captioner_fixture(root: Path, seed: int = 9) -> None:
     print(f"wrote {root}: {cases}")
 
 
+# Words of the matcher fixture's small BERT vocabulary (with its special tokens, letters and
+# "##" letters every text tokenises, unknown words as word pieces).
+_ITM_WORDS = ("a an the of on in with and is are man woman cat cats dog photo picture space suit astronaut "
+              "flag holding sitting cup coffee red blue white black two one rocket table").split()
+
+
+def make_itm_matcher_fixture(root: Path, seed: int = 11) -> None:
+    """A tiny Blip2ForImageTextRetrieval with a small BERT vocabulary (+ [DEC] as bos, as LAVIS's
+    BLIP-2 tokenizer) and a Blip2Processor (BlipImageProcessor at 56, 4 `<image>` query tokens the
+    model strips again): the ITM probability (softmax of the mean ITM logits), the ITC score
+    (best query cosine) and the embeddings transformers gives for three photos and three texts."""
+    import string
+    from PIL import Image
+    from transformers import BertTokenizer, BlipImageProcessor, Blip2ForImageTextRetrieval, Blip2Processor
+
+    root.mkdir(parents=True, exist_ok=True)
+    letters = list(string.ascii_lowercase) + list(string.digits) + list(".,!?'-")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + letters + ["##" + c for c in string.ascii_lowercase] + _ITM_WORDS
+    (root / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizer(str(root / "vocab.txt"), bos_token="[DEC]")
+    torch.manual_seed(seed)
+    config = tiny_config()
+    config.qformer_config.use_qformer_text_input = True
+    config.qformer_config.vocab_size = len(vocab) + 1  # + [DEC]
+    config.image_text_hidden_size = 16
+    processor = Blip2Processor(image_processor=BlipImageProcessor(size={"height": 56, "width": 56}), tokenizer=tokenizer,
+                               num_query_tokens=config.num_query_tokens)
+    config.image_token_index = processor.tokenizer.convert_tokens_to_ids("<image>")
+    config.architectures = ["Blip2ForImageTextRetrieval"]
+    model = Blip2ForImageTextRetrieval(config).eval()
+    randomize(model, 0.2)
+    model.save_pretrained(root)
+    processor.save_pretrained(root)
+    texts = ["a man in a space suit holding a flag", "two cats sitting on a red table", "a cup of coffee"]
+    cases = []
+    for name in ["astronaut_64x64.png", "chelsea_72x48.png", "coffee_60x40.png"]:
+        image = Image.open(ROOT / "Tests/BLIPTests/Fixtures/tiny-itm/images" / name).convert("RGB")
+        inputs = processor(images=[image] * len(texts), text=texts, padding=True, return_tensors="pt")
+        with torch.no_grad():
+            itm = model(**inputs, use_image_text_matching_head=True).logits_per_image
+            itc = model(**inputs, use_image_text_matching_head=False)
+        cases.append({"image": name, "itm_logits": itm.tolist(), "itm_probability": itm.softmax(-1)[:, 1].tolist(),
+                      "itc": itc.logits_per_image[0].tolist(), "image_embeds": itc.image_embeds[0].flatten().tolist(),
+                      "text_embeds": itc.text_embeds.tolist()})
+    (root / "expected.json").write_text(json.dumps({"texts": texts, "cases": cases}, indent=1) + "\n")
+    print(f"wrote {root}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -275,6 +325,7 @@ def main() -> int:
     make_itm_fixtures(args.root.parent / "tiny-blip2-itm")
     make_t5_fixtures(args.root.parent / "tiny-blip2-t5")
     make_captioner_fixture(args.root.parent / "tiny-blip2-opt-bpe")
+    make_itm_matcher_fixture(args.root.parent / "tiny-blip2-itm-matcher")
     return 0
 
 

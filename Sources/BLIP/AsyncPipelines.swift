@@ -150,7 +150,7 @@ extension BlipQuestionAnswerer {
 }
 
 /// The last text a stream yielded (steps that add no visible text are not repeated).
-private final class LastText: @unchecked Sendable {
+final class LastText: @unchecked Sendable {
     private let lock = NSLock()
     private var text: String?
 

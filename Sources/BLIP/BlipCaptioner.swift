@@ -55,20 +55,7 @@ public struct BlipCaptioner: Sendable {
 
     /// Pixel values [N, 3, H, W] for `images` (each resized to the configured size; throws when a
     /// processor that keeps sizes gets images of different sizes).
-    public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
-        let (w, h) = imageProcessor.outputSize(forWidth: images.first?.width ?? 1, height: images.first?.height ?? 1)
-        var values = [Float]()
-        values.reserveCapacity(images.count * 3 * w * h)
-        for image in images {
-            let v = imageProcessor.pixelValues(for: image)
-            guard v.count == 3 * w * h else {
-                throw BlipModelError.invalidInput(
-                    "images of one batch must preprocess to one size (\(w)x\(h), got \(image.width)x\(image.height) unresized): caption them in separate batches")
-            }
-            values += v
-        }
-        return Tensor(values, shape: [images.count, 3, h, w])
-    }
+    public func pixelValues(_ images: [RGBImage]) throws -> Tensor { try imageProcessor.batch(images) }
 
     /// Most images `captions(for:options:)` takes at once (activations grow with the batch).
     public static let maxBatchSize = 1_024

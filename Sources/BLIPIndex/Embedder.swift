@@ -12,9 +12,13 @@ public protocol ImageEmbedder: Sendable {
     /// an index holding one of them is accepted, and `add` rewrites it to `modelIdentifier`.
     /// Default: none.
     var legacyIdentifiers: [String] { get }
-    /// Length of every embedding (256 for BLIP's ITC projections).
+    /// Length of every ITC vector (256 for BLIP's and BLIP-2's projections).
     var dimension: Int { get }
-    /// One L2-normalised embedding of length `dimension` per image, in order.
+    /// ITC vectors per image: 1 for BLIP, one per Q-Former query (32) for BLIP-2, whose image-text
+    /// score is the best query's cosine. Default: 1.
+    var vectorsPerImage: Int { get }
+    /// One embedding per image, in order: `vectorsPerImage` L2-normalised vectors of length
+    /// `dimension`, concatenated.
     func embed(images: [RGBImage]) throws -> [[Float]]
     /// One L2-normalised embedding of length `dimension` per text, in order.
     func embed(texts: [String]) throws -> [[Float]]
@@ -35,6 +39,9 @@ public protocol ImageTextReranker: Sendable {
 
 extension ImageEmbedder {
     public var legacyIdentifiers: [String] { [] }
+    public var vectorsPerImage: Int { 1 }
+    /// Floats stored per image (`vectorsPerImage × dimension`): the index's `dimension` column.
+    public var imageVectorLength: Int { vectorsPerImage * dimension }
 }
 
 /// A model that both embeds (ITC) and re-ranks (ITM), as `BlipImageTextMatcher` does.

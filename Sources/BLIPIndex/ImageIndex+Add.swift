@@ -167,7 +167,7 @@ extension ImageIndex {
             if batch.isEmpty { return }
             // Another process adding to the same index may have committed some of these contents since
             // they were queued: take its embeddings rather than run the model on them again.
-            try reuseCommittedEmbeddings(in: &batch, dimension: embedder.dimension)
+            try reuseCommittedEmbeddings(in: &batch, dimension: embedder.imageVectorLength)
             var embeddings: [[Float]] = []
             if !batch.images.isEmpty {
                 embeddings = try embedImages(batch.images, embedder: embedder)
@@ -267,7 +267,7 @@ extension ImageIndex {
                 batch.rows.append(PendingRow(path: file, hash: hash, size: size, mtime: mtime, width: src.width,
                                              height: src.height, embedding: src.embedding, slot: src.slot,
                                              isUpdate: old != nil, isReuse: true))
-            } else if let (vector, width, height) = try storedEmbedding(hash: hash, dimension: embedder.dimension) {
+            } else if let (vector, width, height) = try storedEmbedding(hash: hash, dimension: embedder.imageVectorLength) {
                 batch.byHash[hash] = batch.rows.count
                 batch.rows.append(PendingRow(path: file, hash: hash, size: size, mtime: mtime, width: width,
                                              height: height, embedding: vector, slot: nil,
@@ -348,24 +348,28 @@ extension ImageIndex {
 
     private func embedImages(_ images: [RGBImage], embedder: any ImageEmbedder) throws -> [[Float]] {
         let vectors = try embedder.embed(images: images)
-        return try Self.validated(vectors, count: images.count, embedder: embedder)
+        return try Self.validated(vectors, count: images.count, embedder: embedder, images: true)
     }
 
-    static func validated(_ vectors: [[Float]], count: Int, embedder: any ImageEmbedder) throws -> [[Float]] {
+    /// `vectors` checked against the embedder's contract (`count` of them, each of the image or
+    /// text length, finite) and renormalised vector by vector.
+    static func validated(_ vectors: [[Float]], count: Int, embedder: any ImageEmbedder, images: Bool) throws -> [[Float]] {
         guard vectors.count == count else {
             throw ImageIndexError.badEmbeddings(
                 model: embedder.modelIdentifier, detail: "\(vectors.count) vectors for \(count) inputs")
         }
+        let d = embedder.dimension, length = images ? embedder.imageVectorLength : d
         return try vectors.map { v in
-            guard v.count == embedder.dimension else {
+            guard v.count == length else {
                 throw ImageIndexError.badEmbeddings(
-                    model: embedder.modelIdentifier, detail: "a vector of length \(v.count), expected \(embedder.dimension)")
+                    model: embedder.modelIdentifier, detail: "a vector of length \(v.count), expected \(length)")
             }
             guard v.allSatisfy(\.isFinite) else {
                 throw ImageIndexError.badEmbeddings(model: embedder.modelIdentifier, detail: "a non-finite value")
             }
             // Cosine similarity is a dot product of unit vectors; renormalising costs nothing and guards drift.
-            return Ranking.normalized(v)
+            if length == d { return Ranking.normalized(v) }
+            return stride(from: 0, to: length, by: d).flatMap { Ranking.normalized(Array(v[$0..<($0 + d)])) }
         }
     }
 

@@ -6,7 +6,8 @@ import GRDB
 /// embedding of every indexed image.
 ///
 /// Schema (migration "v1"):
-/// - `index_meta`: a single row (`id = 1`) with `model_identifier`, `dimension` and `created_at`. Written by
+/// - `index_meta`: a single row (`id = 1`) with `model_identifier`, `dimension` (floats per image:
+///   `vectorsPerImage × dimension` of the embedder) and `created_at`. Written by
 ///   the first `add`; every later `add` or search with a different model or dimension is refused.
 /// - `image`: `id`, `path` (absolute, unique), `content_hash` (SHA-256 of the file bytes, hex, indexed),
 ///   `file_size`, `mtime_ns`, `width`, `height`, `embedding` (Float32 little-endian BLOB, `dimension` values),
@@ -210,8 +211,8 @@ public final class ImageIndex: @unchecked Sendable {
     /// Returns false when the index has no model yet (and `record` is false).
     @discardableResult
     func checkModel(_ embedder: any ImageEmbedder, record: Bool) throws -> Bool {
-        let model = embedder.modelIdentifier, dimension = embedder.dimension
-        guard dimension > 0 else {
+        let model = embedder.modelIdentifier, dimension = embedder.imageVectorLength
+        guard dimension > 0, embedder.dimension > 0 else {
             throw ImageIndexError.badEmbeddings(model: model, detail: "dimension \(dimension)")
         }
         let check = { (db: Database) throws -> Bool in
@@ -282,12 +283,12 @@ public final class ImageIndex: @unchecked Sendable {
     /// All embeddings in one contiguous row-major buffer, loaded once (and again after the table
     /// changed, by this object or another process).
     func matrix(for embedder: any ImageEmbedder) throws -> EmbeddingMatrix {
-        guard try checkModel(embedder, record: false) else { return EmbeddingMatrix(dimension: embedder.dimension) }
+        guard try checkModel(embedder, record: false) else { return EmbeddingMatrix(dimension: embedder.imageVectorLength) }
         lock.lock()
         defer { lock.unlock() }
         let version = try tableVersion()
-        if let cachedMatrix, cachedMatrix.dimension == embedder.dimension, cachedMatrix.version == version { return cachedMatrix }
-        let dimension = embedder.dimension
+        if let cachedMatrix, cachedMatrix.dimension == embedder.imageVectorLength, cachedMatrix.version == version { return cachedMatrix }
+        let dimension = embedder.imageVectorLength
         var matrix = EmbeddingMatrix(dimension: dimension, version: version)
         try pool.read { db in
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM image") ?? 0

@@ -36,6 +36,14 @@ public enum Ranking {
         return out
     }
 
+    /// Per row of `matrix` (rows × `vectorsPerRow` vectors of `query.count` floats), the largest dot
+    /// product of one of its vectors with `query` (BLIP-2's ITC: the best query's cosine).
+    public static func bestDotProducts(matrix: [Float], rows: Int, vectorsPerRow: Int, query: [Float]) -> [Float] {
+        let all = dotProducts(matrix: matrix, rows: rows * vectorsPerRow, query: query)
+        if vectorsPerRow == 1 { return all }
+        return (0..<rows).map { r in all[(r * vectorsPerRow)..<((r + 1) * vectorsPerRow)].max() ?? -.infinity }
+    }
+
     /// Indices of the `k` largest scores, best first; ties keep the lower index first (deterministic).
     public static func topIndices(_ scores: [Float], k: Int) -> [Int] {
         let k = min(k, scores.count)

@@ -61,8 +61,9 @@ extension ImageIndex {
         try validateSearch(topK: topK, rerank: rerank, reranker: reranker)
         let matrix = try matrix(for: embedder)
         if matrix.rows == 0 { return SearchResults(hits: [], failures: []) }
-        let query = try Self.validated(embedder.embed(texts: [text]), count: 1, embedder: embedder)[0]
-        let scores = Ranking.dotProducts(matrix: matrix.values, rows: matrix.rows, query: query)
+        let query = try Self.validated(embedder.embed(texts: [text]), count: 1, embedder: embedder, images: false)[0]
+        let scores = Ranking.bestDotProducts(matrix: matrix.values, rows: matrix.rows, vectorsPerRow: embedder.vectorsPerImage,
+                                             query: query)
         let candidates = Ranking.topIndices(scores, k: max(topK, rerank))
         let itc = candidates.map { scores[$0] }
         var itm = [Float?](repeating: nil, count: candidates.count)
@@ -106,8 +107,10 @@ extension ImageIndex {
         try validateSearch(topK: topK, rerank: 0, reranker: nil)
         let matrix = try matrix(for: embedder)
         if matrix.rows == 0 { return [] }
-        let query = try Self.validated(embedder.embed(images: [image]), count: 1, embedder: embedder)[0]
-        let scores = Ranking.dotProducts(matrix: matrix.values, rows: matrix.rows, query: query)
+        let query = try Self.validated(embedder.embed(images: [image]), count: 1, embedder: embedder, images: true)[0]
+        // The cosine of the concatenated vectors: for BLIP-2, the mean of the 32 per-query cosines.
+        let scale = 1 / Float(embedder.vectorsPerImage)
+        let scores = Ranking.dotProducts(matrix: matrix.values, rows: matrix.rows, query: query).map { $0 * scale }
         return Ranking.topIndices(scores, k: topK).enumerated().map { rank, i in
             ImageHit(rank: rank + 1, path: matrix.paths[i], itc: scores[i], itm: nil)
         }
@@ -121,18 +124,22 @@ extension ImageIndex {
                                  textBatch: Int = 64) throws -> [TextHit] {
         try validateSearch(topK: topK, rerank: rerank, reranker: reranker)
         if texts.isEmpty { return [] }
-        let imageVector = try validated(embedder.embed(images: [image]), count: 1, embedder: embedder)[0]
+        let imageVector = try validated(embedder.embed(images: [image]), count: 1, embedder: embedder, images: true)[0]
         var matrix: [Float] = []
         matrix.reserveCapacity(texts.count * embedder.dimension)
         var start = 0
         while start < texts.count {
             let chunk = Array(texts[start..<min(start + max(textBatch, 1), texts.count)])
-            for v in try validated(embedder.embed(texts: chunk), count: chunk.count, embedder: embedder) {
+            for v in try validated(embedder.embed(texts: chunk), count: chunk.count, embedder: embedder, images: false) {
                 matrix.append(contentsOf: v)
             }
             start += chunk.count
         }
-        let scores = Ranking.dotProducts(matrix: matrix, rows: texts.count, query: imageVector)
+        let d = embedder.dimension
+        let scores = stride(from: 0, to: imageVector.count, by: d).reduce(into: [Float](repeating: -.infinity, count: texts.count)) { best, start in
+            let s = Ranking.dotProducts(matrix: matrix, rows: texts.count, query: Array(imageVector[start..<(start + d)]))
+            for i in best.indices { best[i] = max(best[i], s[i]) }
+        }
         let candidates = Ranking.topIndices(scores, k: max(topK, rerank))
         let itc = candidates.map { scores[$0] }
         var itm = [Float?](repeating: nil, count: candidates.count)

@@ -123,6 +123,7 @@ let openAPISpec = #"""
         "responses": {
           "200": {"description": "The embedding", "content": {"application/json": {"schema": {"type": "object", "properties": {
             "embedding": {"type": "array", "items": {"type": "number"}}, "dimensions": {"type": "integer"},
+            "vectors": {"type": "integer", "description": "Unit vectors in the embedding: 1 for BLIP and texts; 32 for a BLIP-2 image (ITC = the best of their dot products with a text's)"},
             "inference_time_ms": {"type": "number"}}}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "404": {"$ref": "#/components/responses/ModelNotLoaded"},

@@ -191,6 +191,8 @@ extension BlipServer {
 
     /// `POST /embed`: the unit ITC embedding of one image (base64 `image`) or one `text`, as
     /// `blip embed` prints it; the dot product of an image's and a text's is their ITC cosine.
+    /// An image's embedding holds `vectors` unit vectors (1 for BLIP; 32 for BLIP-2, whose ITC
+    /// score is the best of their dot products with the text's).
     func embed(_ request: Request) async throws -> Response {
         try requireModel(.itm)
         guard let thread = matchThread, let service = services.match else {
@@ -200,10 +202,12 @@ extension BlipServer {
         let started = ContinuousClock.now
         let payload = try decodeJSONBody(EmbedRequest.self, from: body)
         let embedding: [Float]
+        var vectors = 1
         switch (payload.image, payload.text) {
         case let (image?, nil):
             let decoded = try await decodeImage(base64: image, field: "image")
             embedding = try await thread.run { try service.embeddings(images: [decoded]) }.first ?? []
+            vectors = service.vectorsPerImage
         case let (nil, text?):
             let cleaned = try checkText(text, field: "text", limits: limits)
             embedding = try await thread.run { try service.embeddings(texts: [cleaned]) }.first ?? []
@@ -211,7 +215,7 @@ extension BlipServer {
             throw APIError.unprocessable("give exactly one of \"image\" (base64) or \"text\"", type: "missing_field")
         }
         return jsonResponse(["embedding": embedding.map { Double(shortest: $0) }, "dimensions": embedding.count,
-                             "inference_time_ms": milliseconds(since: started)])
+                             "vectors": vectors, "inference_time_ms": milliseconds(since: started)])
     }
 
     /// A body that is the image itself (`image/*` or `application/octet-stream`), as the Hugging

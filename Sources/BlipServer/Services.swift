@@ -140,13 +140,18 @@ public struct MatchScore: Sendable, Equatable, Codable {
 public protocol MatchService: Sendable {
     var description: ModelDescription { get }
     func scores(for jobs: [MatchJob]) throws -> [[MatchScore]]
-    /// Unit ITC embeddings of images (`POST /embed`), one per image.
+    /// Unit ITC embeddings of images (`POST /embed`), one per image: `vectorsPerImage` vectors
+    /// concatenated.
     func embeddings(images: [RGBImage]) throws -> [[Float]]
+    /// ITC vectors per image embedding: 1 for BLIP, one per Q-Former query (32) for BLIP-2.
+    var vectorsPerImage: Int { get }
     /// Unit ITC embeddings of texts (`POST /embed`), one per text.
     func embeddings(texts: [String]) throws -> [[Float]]
 }
 
 extension MatchService {
+    public var vectorsPerImage: Int { 1 }
+
     public func embeddings(images: [RGBImage]) throws -> [[Float]] {
         throw APIError.unprocessable("this matching model does not provide embeddings", type: "unsupported")
     }

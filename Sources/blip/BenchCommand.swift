@@ -44,15 +44,8 @@ struct BenchCommand: ParsableCommand {
     static let text = "a man in a space suit holding a flag"
 
     /// The task a model directory's config.json names in `architectures`.
-    /// Whether `config.json` names a BLIP-2 model (`model_type: blip-2`).
-    static func isBlip2(_ directory: URL) -> Bool {
-        guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
-        return root["model_type"] as? String == "blip-2"
-    }
-
     static func task(of directory: URL) throws -> Task {
-        if isBlip2(directory) { return .blip2 }
+        if Blip2Config.isBlip2(directory: directory) { return .blip2 }
         let architectures = try BlipConfig.load(directory: directory).architectures ?? []
         if architectures.contains("BlipForConditionalGeneration") { return .caption }
         if architectures.contains("BlipForQuestionAnswering") { return .vqa }

@@ -91,7 +91,7 @@ struct CaptionCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let directory = try modelOption.url
-            if BenchCommand.isBlip2(directory) { return try runBlip2(directory) }
+            if Blip2Config.isBlip2(directory: directory) { return try runBlip2(directory) }
             let captioner = try BlipCaptioner(modelDirectory: directory, precision: modelOption.precision, compute: modelOption.compute)
             let options = options(defaults: captioner.defaultGeneration)
             if !options.generation.doSample {

@@ -7,11 +7,13 @@ import Foundation
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Normalised image or text embeddings of a retrieval model (BlipForImageTextRetrieval ITC space).",
+        abstract: "Normalised image or text embeddings of a retrieval model (BLIP or BLIP-2 ITC space).",
         discussion: """
             The dot product of an image and a text embedding is their ITC cosine. Prints one line per \
             input: the path or text, a tab, the values separated by spaces; or with --json \
-            {"image": PATH, "embedding": [...]} / {"text": TEXT, "embedding": [...]}.
+            {"image": PATH, "embedding": [...], "vectors": N} / {"text": TEXT, "embedding": [...]}. \
+            A BLIP-2 image embedding is its 32 query vectors concatenated ("vectors": 32): the ITC \
+            score with a text is the best of their dot products with the text's.
             """)
 
     @OptionGroup var modelOption: ModelOption<RetrievalModel>
@@ -37,28 +39,31 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
+            var matcher = try loadImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision,
+                                                   compute: modelOption.compute)
             matcher.imageBatchSize = batchSize
             matcher.textBatchSize = batchSize
             if !texts.isEmpty {
                 for (text, embedding) in zip(texts, try matcher.textEmbeddings(texts)) {
-                    try emit(key: "text", value: text, embedding)
+                    try emit(key: "text", value: text, embedding, vectors: nil)
                 }
                 return
             }
             let failures = try forEachImageBatch(ImageInputOptions.expand(images), batchSize: batchSize,
                                                  options: imageOptions) { loaded in
                 for ((path, _), embedding) in zip(loaded, try matcher.imageEmbeddings(loaded.map(\.image))) {
-                    try emit(key: "image", value: path, embedding)
+                    try emit(key: "image", value: path, embedding, vectors: matcher.vectorsPerImage)
                 }
             }
             if failures > 0 { throw ExitCode(1) }
         }
     }
 
-    private func emit(key: String, value: String, _ embedding: [Float]) throws {
+    private func emit(key: String, value: String, _ embedding: [Float], vectors: Int?) throws {
         if json {
-            try printJSONLine([key: value, "embedding": embedding.map(jsonNumber)])
+            var object: [String: Any] = [key: value, "embedding": embedding.map(jsonNumber)]
+            if let vectors { object["vectors"] = vectors }
+            try printJSONLine(object)
         } else {
             print(value + "\t" + embedding.map { "\($0)" }.joined(separator: " "))
         }

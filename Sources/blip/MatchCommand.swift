@@ -7,10 +7,11 @@ import Foundation
 struct MatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "match",
-        abstract: "Image-text matching (BlipForImageTextRetrieval): ITM probability and ITC cosine per text.",
+        abstract: "Image-text matching (BlipForImageTextRetrieval, Blip2ForImageTextRetrieval): ITM probability and ITC cosine per text.",
         discussion: """
             Prints one line per text: image, text, ITM probability, ITC cosine (tab-separated), or with \
-            --json {"image", "text", "itm_probability", "itc_cosine"}.
+            --json {"image", "text", "itm_probability", "itc_cosine"}. A BLIP-2 model's ITC cosine is the \
+            best of its 32 query vectors'.
             """)
 
     @OptionGroup var modelOption: ModelOption<RetrievalModel>
@@ -42,10 +43,11 @@ struct MatchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
+            let matcher = try loadImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision,
+                                                   compute: modelOption.compute)
             let rgb = try imageOptions.load(image)
             let mode: ITMInputMode = official ? .official : .transformers
-            let matches = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)
+            let matches = try matcher.match(rgb, texts: texts, mode: mode)
             for (text, m) in zip(texts, matches) {
                 if json {
                     var object: [String: Any] = [
@@ -63,7 +65,7 @@ struct MatchCommand: ParsableCommand {
                 var times = [Double]()
                 for _ in 0..<runs {
                     let start = DispatchTime.now().uptimeNanoseconds
-                    _ = try matcher.match(try matcher.encode(rgb), texts: texts, mode: mode)
+                    _ = try matcher.match(rgb, texts: texts, mode: mode)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
                 }
                 let median = times.sorted()[times.count / 2]

@@ -67,7 +67,7 @@ struct VQACommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let directory = try modelOption.url
-            if BenchCommand.isBlip2(directory) { return try runBlip2(directory) }
+            if Blip2Config.isBlip2(directory: directory) { return try runBlip2(directory) }
             let answerer = try BlipQuestionAnswerer(modelDirectory: directory, precision: modelOption.precision, compute: modelOption.compute)
             let candidates = try answers.map(Self.loadCandidates)
             let (images, questions) = imagesAndQuestions
@@ -153,9 +153,7 @@ struct VQACommand: ParsableCommand {
             do {
                 let loaded = try imageOptions.load(image)
                 for question in questions {
-                    let prompt = "Question: \(question) Answer:"
-                    let text = try captioner.generate(loaded, prompt: prompt, options: options).first ?? ""
-                    let answer = text.hasPrefix(prompt) ? String(text.dropFirst(prompt.count)).trimmingCharacters(in: .whitespaces) : text
+                    let answer = try captioner.answers([loaded], question: question, options: options)[0].first ?? ""
                     try output.result(image: image, text: images.count > 1 ? "\(question)\t\(answer)" : answer,
                                       fields: ["question": question, "answer": answer])
                 }

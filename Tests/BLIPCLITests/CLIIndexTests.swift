@@ -43,3 +43,58 @@ extension CLITests {
         XCTAssertTrue(missing.stderr.contains("no such index"), missing.stderr)
     }
 }
+
+extension CLITests {
+    /// `blip match`, `blip embed` and `blip index add/search` take a BLIP-2 ITM model (found by
+    /// config.json's model_type) and print transformers' numbers: ITM probability, best-query ITC,
+    /// the 4 query vectors of an image embedding, and an index ranked by the best-query ITC.
+    func testMatchEmbedAndIndexWithABlip2Model() throws {
+        let model = Self.fixtures.appendingPathComponent("tiny-blip2-itm-matcher")
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: model.appendingPathComponent("expected.json"))) as? [String: Any])
+        let texts = root["texts"] as! [String], cases = root["cases"] as! [[String: Any]]
+        let photos = Self.fixtures.appendingPathComponent("tiny-itm/images")
+        let first = photos.appendingPathComponent(cases[0]["image"] as! String).path
+
+        let match = try run(["match", "--model", model.path, "--json", first] + texts)
+        XCTAssertEqual(match.status, 0, match.stderr)
+        let lines = match.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(lines.count, 3)
+        for (k, line) in lines.enumerated() {
+            XCTAssertEqual(line["itm_probability"] as! Double, (cases[0]["itm_probability"] as! [Double])[k], accuracy: 1e-5)
+            XCTAssertEqual(line["itc_cosine"] as! Double, (cases[0]["itc"] as! [Double])[k], accuracy: 1e-5)
+        }
+        let official = try run(["match", "--model", model.path, "--official", first, texts[0]])
+        XCTAssertEqual(official.status, 1)
+        XCTAssertTrue(official.stderr.contains("[ENC]"), official.stderr)
+
+        let embed = try run(["embed", "--model", model.path, "--json", "--image", first])
+        XCTAssertEqual(embed.status, 0, embed.stderr)
+        let embedded = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(embed.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(embedded["vectors"] as? Int, 4)
+        let vector = try XCTUnwrap(embedded["embedding"] as? [Double])
+        let expectedVector = cases[0]["image_embeds"] as! [Double]
+        XCTAssertEqual(vector.count, 64)
+        XCTAssertLessThan(zip(vector, expectedVector).map { abs($0 - $1) }.max()!, 1e-5)
+
+        let index = try temporaryDirectory().appendingPathComponent("blip2.sqlite").path
+        let add = try run(["index", "add", "--model", model.path, "--index", index, "--json", photos.path])
+        XCTAssertEqual(add.status, 0, add.stderr)
+        for (t, text) in texts.enumerated() {
+            let search = try run(["index", "search", "--model", model.path, "--index", index, "--json", text])
+            XCTAssertEqual(search.status, 0, search.stderr)
+            let hits = search.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            let expected = cases.map { ($0["image"] as! String, ($0["itc"] as! [Double])[t]) }.sorted { $0.1 > $1.1 }
+            XCTAssertEqual(hits.map { URL(fileURLWithPath: $0["image"] as! String).lastPathComponent }, expected.map(\.0), text)
+            for (hit, e) in zip(hits, expected) { XCTAssertEqual(hit["itc"] as! Double, e.1, accuracy: 1e-5) }
+        }
+        // Re-ranked by ITM: score = itc + itm for every hit.
+        let reranked = try run(["index", "search", "--model", model.path, "--index", index, "--json", "--rerank", "3", texts[2]])
+        XCTAssertEqual(reranked.status, 0, reranked.stderr)
+        let hits = reranked.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        for hit in hits {
+            let name = URL(fileURLWithPath: hit["image"] as! String).lastPathComponent
+            let c = cases.first { $0["image"] as! String == name }!
+            XCTAssertEqual(hit["itm"] as! Double, (c["itm_probability"] as! [Double])[2], accuracy: 1e-5)
+        }
+    }
+}

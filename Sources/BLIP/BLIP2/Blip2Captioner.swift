@@ -51,11 +51,65 @@ public struct Blip2Captioner: Sendable {
     /// decoder's text alone.
     public func generate(_ image: RGBImage, prompt: String? = nil, options: GenerationOptions? = nil,
                          monitor: GenerationMonitor? = nil) throws -> [String] {
-        let (w, h) = imageProcessor.outputSize(forWidth: image.width, height: image.height)
-        let pixels = Tensor(imageProcessor.pixelValues(for: image), shape: [1, 3, h, w])
-        let rows = try model.generate(pixelValues: pixels, prompt: promptIds(prompt), options: options ?? defaultGeneration,
+        try generate([image], prompt: prompt, options: options, monitor: monitor)[0]
+    }
+
+    /// `generate(_:prompt:options:monitor:)` for several images in one batch (they must
+    /// preprocess to one size): per image its `numReturnSequences` texts, best first.
+    public func generate(_ images: [RGBImage], prompt: String? = nil, options: GenerationOptions? = nil,
+                         monitor: GenerationMonitor? = nil) throws -> [[String]] {
+        guard !images.isEmpty else { return [] }
+        let options = options ?? defaultGeneration
+        let rows = try model.generate(pixelValues: imageProcessor.batch(images), prompt: promptIds(prompt), options: options,
                                       monitor: monitor)
-        return rows.map { tokenizer.decode($0, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces) }
+        let n = max(1, rows.count / images.count)
+        return (0..<images.count).map { i in rows[(i * n)..<min((i + 1) * n, rows.count)].map(text) }
+    }
+
+    /// BLIP-2's VQA prompt, as its model cards ask: `Question: … Answer:`.
+    public static func questionPrompt(_ question: String) -> String { "Question: \(question) Answer:" }
+
+    /// Answers to `question` about each image: the text generated after ``questionPrompt(_:)``
+    /// (OPT's output repeats the prompt; it is cut off here).
+    public func answers(_ images: [RGBImage], question: String, options: GenerationOptions? = nil,
+                        monitor: GenerationMonitor? = nil) throws -> [[String]] {
+        let prompt = Self.questionPrompt(question)
+        return try generate(images, prompt: prompt, options: options, monitor: monitor).map { $0.map { answer($0, prompt: prompt) } }
+    }
+
+    /// One text of one image, calling `onText` with the text so far after every token (and last
+    /// with the final text); with `question`, the answer after the prompt as ``answers(_:question:options:monitor:)``.
+    /// Stops with `CancellationError` once `isCancelled` returns true.
+    public func generateStreaming(_ image: RGBImage, prompt: String? = nil, question: String? = nil,
+                                  options: GenerationOptions? = nil,
+                                  isCancelled: @escaping @Sendable () -> Bool = { false },
+                                  onText: @escaping @Sendable (String) -> Void) throws -> String {
+        let prompt = question.map(Self.questionPrompt) ?? prompt
+        let last = LastText()
+        let finish = { @Sendable (ids: [Int]) -> String in
+            let t = self.text(ids)
+            return question != nil ? self.answer(t, prompt: prompt ?? "") : t
+        }
+        let monitor = GenerationMonitor(onStep: { rows in
+            guard let ids = rows.first else { return }
+            let text = finish(ids)
+            if last.replace(with: text) { onText(text) }
+        }, isCancelled: isCancelled)
+        var single = options ?? defaultGeneration
+        single.numReturnSequences = 1
+        let rows = try model.generate(pixelValues: imageProcessor.batch([image]), prompt: promptIds(prompt), options: single,
+                                      monitor: monitor)
+        let final = finish(rows.first ?? [])
+        if last.replace(with: final) { onText(final) }
+        return final
+    }
+
+    private func text(_ ids: [Int]) -> String {
+        tokenizer.decode(ids, skipSpecialTokens: true).trimmingCharacters(in: .whitespaces)
+    }
+
+    private func answer(_ text: String, prompt: String) -> String {
+        text.hasPrefix(prompt) ? String(text.dropFirst(prompt.count)).trimmingCharacters(in: .whitespaces) : text
     }
 }
 

@@ -28,6 +28,10 @@ public struct Blip2ForConditionalGeneration: Sendable {
     public let config: Blip2Config
     public let imageEncoder: Blip2ImageEncoder
     public let languageModel: Blip2LanguageModel
+    /// How the Linear weights are kept.
+    public let precision: Precision
+    /// The threads the model runs on.
+    public var compute: ComputeSettings { imageEncoder.compute }
 
     public init(config: Blip2Config, weights: WeightStore, precision: Precision = .fp32,
                 compute: ComputeSettings = .automatic) throws {
@@ -40,6 +44,7 @@ public struct Blip2ForConditionalGeneration: Sendable {
         let loader = WeightLoader(store: weights, precision: precision)
         let w = loader.scope("")
         self.config = config
+        self.precision = precision
         imageEncoder = try Blip2ImageEncoder(w, config: config, compute: compute)
         if config.textModelType == "t5" {
             languageModel = .t5(try T5ForConditionalGeneration(w.scope("language_model"),
@@ -54,7 +59,7 @@ public struct Blip2ForConditionalGeneration: Sendable {
     }
 
     public init(directory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
-        try self.init(config: Blip2Config.load(directory: directory), weights: try SafeTensorsCheckpoint(directory: directory),
+        try self.init(config: Blip2Config.load(directory: directory), weights: try openCheckpoint(directory: directory),
                       precision: precision, compute: compute)
     }
 

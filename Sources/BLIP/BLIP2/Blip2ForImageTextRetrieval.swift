@@ -16,6 +16,8 @@ public struct Blip2ForImageTextRetrieval: Sendable {
     let textProjection: Linear
     let itmHead: Linear
     public let compute: ComputeSettings
+    /// How the Linear weights are kept.
+    public let precision: Precision
 
     public init(config: Blip2Config, weights: WeightStore, precision: Precision = .fp32,
                 compute: ComputeSettings = .automatic) throws {
@@ -27,6 +29,7 @@ public struct Blip2ForImageTextRetrieval: Sendable {
         let w = loader.scope("")
         self.config = config
         self.compute = compute
+        self.precision = precision
         visionModel = try BlipVisionModel(w.scope("vision_model"), config: config.visionConfig)
         qformer = try Blip2QFormerModel(w.scope("qformer"), config: q)
         queryTokens = try w.tensor("query_tokens", shape: [1, config.numQueryTokens, c])
@@ -39,7 +42,7 @@ public struct Blip2ForImageTextRetrieval: Sendable {
     }
 
     public init(directory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
-        try self.init(config: Blip2Config.load(directory: directory), weights: try SafeTensorsCheckpoint(directory: directory),
+        try self.init(config: Blip2Config.load(directory: directory), weights: try openCheckpoint(directory: directory),
                       precision: precision, compute: compute)
     }
 
@@ -67,13 +70,27 @@ public struct Blip2ForImageTextRetrieval: Sendable {
         return tokens
     }
 
+    /// The vision encoder's last hidden states [B, N, Cv] of `pixelValues` [B, 3, H, W]: what ITM
+    /// cross-attends to and ITC's queries read (run it once per image, score many texts).
+    public func imageStates(pixelValues: Tensor) throws -> Tensor {
+        try visionModel.checkInput(pixelValues)
+        return compute.run { visionModel(pixelValues) }
+    }
+
     /// ITM logits [no match, match] of image i with text i (as many texts as images).
     public func itmLogits(pixelValues: Tensor, ids: [[Int]], attentionMask: [[Int]]) throws -> [[Float]] {
-        try visionModel.checkInput(pixelValues)
-        let b = pixelValues.shape[0], q = config.numQueryTokens
-        guard ids.count == b, attentionMask.count == b else { throw BlipModelError.invalidInput("one text per image") }
+        try itmLogits(imageStates: imageStates(pixelValues: pixelValues), ids: ids, attentionMask: attentionMask)
+    }
+
+    /// ITM logits [no match, match] of row i of `imageStates` [B, N, Cv] with text i.
+    public func itmLogits(imageStates image: Tensor, ids: [[Int]], attentionMask: [[Int]]) throws -> [[Float]] {
+        try checkStates(image)
+        let b = image.shape[0], q = config.numQueryTokens
+        guard ids.count == b, attentionMask.count == b,
+              zip(ids, attentionMask).allSatisfy({ $0.count == $1.count }) else {
+            throw BlipModelError.invalidInput("one text (ids and mask of one length) per image")
+        }
         return try compute.run {
-            let image = visionModel(pixelValues)  // [B, N, Cv]
             let embeds = concatenateRows(queries(batch: b), try textEmbeddings(ids))  // [B, Q + T, C]
             let mask = attentionMask.map { Array(repeating: 1, count: q) + $0 }
             let out = qformer.forward(embeds, queryLength: q, attentionMask: mask, imageEmbeds: image)
@@ -86,11 +103,23 @@ public struct Blip2ForImageTextRetrieval: Sendable {
 
     /// Unit ITC vectors of every query output of each image: [B][Q][D].
     public func imageFeatures(pixelValues: Tensor) throws -> [[[Float]]] {
-        try visionModel.checkInput(pixelValues)
+        try imageFeatures(imageStates: imageStates(pixelValues: pixelValues))
+    }
+
+    /// Unit ITC vectors of every query output of each row of `imageStates` [B, N, Cv]: [B][Q][D].
+    public func imageFeatures(imageStates image: Tensor) throws -> [[[Float]]] {
+        try checkStates(image)
         return compute.run {
-            let b = pixelValues.shape[0], q = config.numQueryTokens, d = config.imageTextHiddenSize
-            let out = visionProjection(qformer(queryEmbeds: queries(batch: b), imageEmbeds: visionModel(pixelValues)))
+            let b = image.shape[0], q = config.numQueryTokens, d = config.imageTextHiddenSize
+            let out = visionProjection(qformer(queryEmbeds: queries(batch: b), imageEmbeds: image))  // [B, Q, D]
             return (0..<b).map { i in (0..<q).map { j in unit(Array(UnsafeBufferPointer(start: out.pointer + (i * q + j) * d, count: d))) } }
+        }
+    }
+
+    private func checkStates(_ states: Tensor) throws {
+        let v = config.visionConfig, n = (v.imageSize / v.patchSize) * (v.imageSize / v.patchSize) + 1
+        guard states.shape.count == 3, states.shape[1] == n, states.shape[2] == v.hiddenSize else {
+            throw BlipModelError.invalidInput("image states must be [B, \(n), \(v.hiddenSize)], got \(states.shape)")
         }
     }
 

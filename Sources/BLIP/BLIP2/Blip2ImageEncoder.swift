@@ -34,7 +34,7 @@ public struct Blip2ImageEncoder: Sendable {
 
     /// Loads `config.json` and the safetensors weights of a BLIP-2 model directory.
     public init(directory: URL, precision: Precision = .fp32, compute: ComputeSettings = .automatic) throws {
-        try self.init(config: Blip2Config.load(directory: directory), weights: try SafeTensorsCheckpoint(directory: directory),
+        try self.init(config: Blip2Config.load(directory: directory), weights: try openCheckpoint(directory: directory),
                       precision: precision, compute: compute)
     }
 

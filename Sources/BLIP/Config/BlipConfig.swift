@@ -203,6 +203,10 @@ public struct BlipConfig: Codable, Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw BlipModelError.missingFile(url.path)
         }
+        if configModelType(directory) == "blip-2" {
+            throw BlipModelError.unsupportedModel("\(url.path): a BLIP-2 model (model_type \"blip-2\") where a BLIP model is needed "
+                + "(caption, vqa, match, embed, index and serve take both)")
+        }
         let config = try decodeJSONFile(BlipConfig.self, from: url)
         guard config.modelType == "blip" else {
             throw BlipModelError.unsupportedModel(

@@ -196,6 +196,23 @@ public struct ImageProcessor: Sendable, Equatable {
         return out
     }
 
+    /// `pixel_values` [N, 3, H, W] of `images`, each resized to the configured size; throws when a
+    /// processor that keeps sizes gets images that preprocess to different sizes.
+    public func batch(_ images: [RGBImage]) throws -> Tensor {
+        let (w, h) = outputSize(forWidth: images.first?.width ?? 1, height: images.first?.height ?? 1)
+        var values = [Float]()
+        values.reserveCapacity(images.count * 3 * w * h)
+        for image in images {
+            let v = pixelValues(for: image)
+            guard v.count == 3 * w * h else {
+                throw BlipModelError.invalidInput(
+                    "images of one batch must preprocess to one size (\(w)x\(h), got \(image.width)x\(image.height) unresized): pass them in separate batches")
+            }
+            values += v
+        }
+        return Tensor(values, shape: [images.count, 3, h, w])
+    }
+
     /// Decodes a file and returns its `pixel_values` with the output size.
     public func pixelValues(contentsOf url: URL, maxPixels: Int = RGBImage.defaultMaxPixels) throws
         -> (values: [Float], width: Int, height: Int)

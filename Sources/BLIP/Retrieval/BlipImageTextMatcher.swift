@@ -53,7 +53,7 @@ public struct BlipImageTextMatcher: Sendable {
         tokenizer = try BertTokenizer(directory: modelDirectory)
         imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
         try checkModelFiles(modelDirectory, config: model.config, tokenizer: tokenizer, imageProcessor: imageProcessor)
-        modelIdentifier = Self.identifier(of: modelDirectory)
+        modelIdentifier = directoryModelIdentifier(modelDirectory)
     }
 
     /// Size of the joint ITC space (config `image_text_hidden_size`, 256 for BLIP checkpoints).
@@ -62,19 +62,7 @@ public struct BlipImageTextMatcher: Sendable {
     // MARK: - Images
 
     /// Pixel values [N, 3, H, W] for `images` (each resized to the configured size).
-    public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
-        let (w, h) = imageProcessor.outputSize(forWidth: images.first?.width ?? 1, height: images.first?.height ?? 1)
-        var values = [Float]()
-        values.reserveCapacity(images.count * 3 * w * h)
-        for image in images {
-            let v = imageProcessor.pixelValues(for: image)
-            guard v.count == 3 * w * h else {
-                throw BlipModelError.invalidInput("images must share one output size (preprocessor without fixed size?)")
-            }
-            values += v
-        }
-        return Tensor(values, shape: [images.count, 3, h, w])
-    }
+    public func pixelValues(_ images: [RGBImage]) throws -> Tensor { try imageProcessor.batch(images) }
 
     /// Runs the vision encoder once: the result holds the ITC embedding and the states ITM
     /// cross-attends to.
@@ -180,16 +168,6 @@ public struct BlipImageTextMatcher: Sendable {
             throw BlipModelError.invalidInput(
                 "image encoding has a \(image.embedding.count)-float embedding, the model's is \(embeddingSize)")
         }
-    }
-
-    private static func identifier(of directory: URL) -> String {
-        let config = directory.appendingPathComponent("config.json")
-        if let data = try? Data(contentsOf: config),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let name = object["_name_or_path"] as? String, !name.isEmpty {
-            return name
-        }
-        return directory.standardizedFileURL.lastPathComponent
     }
 }
 
