@@ -203,7 +203,20 @@ enum T5ConfigBucketTests {
 /// model whose vocabulary is the tiny BPE tokenizer's.
 final class Blip2CaptionerTests: XCTestCase {
     func testCaptionAndPromptedAnswerEqualTransformers() throws {
-        let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("tiny-blip2-opt-bpe")
+        try checkCaptions("tiny-blip2-opt-bpe")
+    }
+
+    /// Flan-T5 with a SentencePiece tokenizer (spiece.model alone): the processor's ids, the
+    /// decoder's ids and the decoded text, unprompted ("" → `</s>`) and prompted.
+    func testFlanT5CaptionAndPromptedAnswerEqualTransformers() throws {
+        try checkCaptions("tiny-blip2-t5-spm")
+        let captioner = try Blip2Captioner(modelDirectory: Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
+            .appendingPathComponent("tiny-blip2-t5-spm"))
+        XCTAssertTrue(captioner.tokenizer is UnigramTokenizer)
+    }
+
+    func checkCaptions(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let directory = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
         let captioner = try Blip2Captioner(modelDirectory: directory)
         let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as? [String: Any])
         let image = try RGBImage(contentsOf: Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
@@ -212,12 +225,14 @@ final class Blip2CaptionerTests: XCTestCase {
         options.maxNewTokens = 8
         for c in try XCTUnwrap(root["cases"] as? [[String: Any]]) {
             let prompt = c["prompt"] as? String
-            if let ids = c["input_ids"] as? [Int] { XCTAssertEqual(captioner.model.inputIds(prompt: captioner.promptIds(prompt)), ids) }
+            if let ids = c["input_ids"] as? [Int] {
+                XCTAssertEqual(captioner.model.inputIds(prompt: captioner.promptIds(prompt)), ids, file: file, line: line)
+            }
             let pixels = try XCTUnwrap(captioner.imageProcessor.pixelValues(for: image) as [Float]?)
             let rows = try captioner.model.generate(pixelValues: Tensor(pixels, shape: [1, 3, 56, 56]),
                                                     prompt: captioner.promptIds(prompt), options: options)
-            XCTAssertEqual(rows[0], c["ids"] as? [Int], prompt ?? "no prompt")
-            XCTAssertEqual(try captioner.generate(image, prompt: prompt, options: options), [c["text"] as! String])
+            XCTAssertEqual(rows[0], c["ids"] as? [Int], prompt ?? "no prompt", file: file, line: line)
+            XCTAssertEqual(try captioner.generate(image, prompt: prompt, options: options), [c["text"] as! String], file: file, line: line)
         }
     }
 }

@@ -19,17 +19,18 @@ public struct Blip2Captioner: Sendable {
     /// Generation defaults from `generation_config.json` (transformers' defaults when absent).
     public let defaultGeneration: GenerationOptions
 
-    /// `tokenizer` nil: the directory's GPT-2 BPE tokenizer (OPT models).
+    /// `tokenizer` nil: the directory's own, GPT-2 byte-level BPE for OPT models and SentencePiece
+    /// Unigram (tokenizer.json, or spiece.model alone) for Flan-T5 models.
     public init(modelDirectory: URL, tokenizer: (any Blip2TextTokenizer)? = nil, precision: Precision = .fp32,
                 compute: ComputeSettings = .automatic) throws {
         model = try Blip2ForConditionalGeneration(directory: modelDirectory, precision: precision, compute: compute)
         if let tokenizer {
             self.tokenizer = tokenizer
         } else {
-            guard case .opt = model.languageModel else {
-                throw BlipModelError.unsupportedModel("BLIP-2 Flan-T5 needs a SentencePiece tokenizer, which is not supported yet")
+            switch model.languageModel {
+            case .opt: self.tokenizer = try ByteLevelBPETokenizer(directory: modelDirectory)
+            case .t5: self.tokenizer = try UnigramTokenizer(directory: modelDirectory)
             }
-            self.tokenizer = try ByteLevelBPETokenizer(directory: modelDirectory)
         }
         imageProcessor = try ImageProcessor(modelDirectory: modelDirectory)
         try imageProcessor.checkCompatible(with: model.config.visionConfig,
