@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "BLIPHubTests", dependencies: ["BLIPHub"]),
         .testTarget(name: "BLIPDataTests", dependencies: ["BLIPData", "BLIP"], exclude: ["Fixtures"]),
         .testTarget(name: "BLIPEvalTests", dependencies: ["BLIPEval", "BLIP"], exclude: ["Fixtures"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CKernels"], exclude: ["Fixtures"]),
         .testTarget(
             name: "BLIPTests",
             dependencies: ["BLIP", "BLIPEval"],
