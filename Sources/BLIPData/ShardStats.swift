@@ -68,12 +68,11 @@ final class AtomicFile {
     init(_ url: URL) throws {
         self.url = url
         temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        _ = FileManager.default.createFile(atPath: temporary.path, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: temporary.path) else {
-            throw DatasetInputError(message: "\(temporary.path): cannot write")
-        }
-        try handle.truncate(atOffset: 0)
-        self.handle = handle
+        // open(2), not FileManager.createFile: that writes through a `.dat.nosync…` file of its
+        // own, which a run killed at that moment leaves behind.
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw DatasetInputError(message: "\(temporary.path): cannot write (errno \(errno))") }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     func write(_ data: Data) throws { try handle.write(contentsOf: data) }
