@@ -20,8 +20,11 @@ except the first row:
            16 texts (transformers' API takes one image per text, so PyTorch encodes it 16 times;
            we encode it once, as an application would); and the throughput of `blip index add`
            on 24 photos (Swift only: decode, preprocess, vision, ITC projection, hash, SQLite)
-  blip2    BLIP-2 at blip2-opt-2.7b's widths with 4 vision and 4 OPT layers (the Q-Former full):
-           vision + Q-Former + projection, greedy 20 tokens, decode per token, peak RSS
+  blip2    BLIP-2 at blip2-opt-2.7b's widths with 4 vision and 4 OPT layers (the Q-Former full),
+           or with --blip2-full its real depth: vision + Q-Former + projection, greedy 20 tokens,
+           decode per token, peak RSS, and the decode's memory-bandwidth floor (weight bytes one
+           step reads / the read bandwidth `blip bench --only bandwidth` measures on the same
+           threads) and the ratio to it
   capfilt  `blip capfilt` on 64 photos: base captioner (one nucleus caption each) + base ITM
            filter, batch 8, images/s per precision (Swift only: nothing else runs CapFilt)
 and the peak RSS of each process. Engines: PyTorch fp32 and bf16 (`model.to(torch.bfloat16)`),
@@ -81,7 +84,10 @@ def torch_worker(model_dir, task, repeats, threads, only, dtype="fp32", images=N
     torch.set_num_threads(threads)
     cls = {"caption": "BlipForConditionalGeneration", "vqa": "BlipForQuestionAnswering",
            "itm": "BlipForImageTextRetrieval", "blip2": "Blip2ForConditionalGeneration"}[task]
-    model = getattr(transformers, cls).from_pretrained(model_dir, dtype=torch.float32).eval()
+    # BLIP-2 bf16 loads straight into bf16 (the same rounding as .to(bfloat16)): the full-size
+    # model's fp32 copy and bf16 copy together would not fit in 24 GiB.
+    direct = task == "blip2" and dtype == "bf16"
+    model = getattr(transformers, cls).from_pretrained(model_dir, dtype=torch.bfloat16 if direct else torch.float32).eval()
     size = model.config.vision_config.image_size
     pixels = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).clamp(-1.5, 1.5)
     if dtype == "bf16":
@@ -203,8 +209,10 @@ TASKS = {
     # BLIP-2 OPT-2.7b widths, 4 vision and 4 OPT layers (the Q-Former full): the full model does
     # not fit twice in this machine's memory.
     "blip2": ("vision,greedy", "reference_blip2.py", [("BLIP-2 vision+Q-Former (s)", "vision_qformer_s"),
-                                                     ("BLIP-2 greedy 20 tok (s)", "greedy20_s"),
-                                                     ("BLIP-2 decode per token (ms)", "decode_ms_per_token")]),
+                                                               ("BLIP-2 greedy 20 tok (s)", "greedy20_s"),
+                                                               ("BLIP-2 decode per token (ms)", "decode_ms_per_token"),
+                                                               ("  bandwidth floor (ms)", "decode_floor_ms"),
+                                                               ("  decode / floor", "decode_over_floor")]),
     "itm": ("itm,itc,itm16", "reference_retrieval.py",
             [("ITM 1 image x 1 text (s)", "itm_s"), ("ITC 1 image x 1 text (s)", "itc_s"),
              ("ITM 1 image x 16 texts (s)", "itm16_s")]),
@@ -219,10 +227,27 @@ def merge(into, out, measurements):
         into.update(out)
 
 
-def derive(res):
-    """Per-token decode time and throughput rows from an engine's raw results."""
+def decode_bytes_per_token(model_dir, precision):
+    """Bytes of weights one OPT decode step reads: every decoder layer's Linear weights (4 of
+    hidden² for attention, 2 of hidden × ffn) and the LM head (vocab × hidden), at 4 / 2 / 1 bytes
+    per weight for fp32 / bf16 / int8 (+ int8's fp32 scale per output row). Biases, LayerNorms
+    and the short KV cache are < 1 % and left out."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        text = json.load(f)["text_config"]
+    h, ffn, layers, vocab = text["hidden_size"], text["ffn_dim"], text["num_hidden_layers"], text["vocab_size"]
+    size = {"fp32": 4, "bf16": 2, "int8": 1}[precision]
+    rows = layers * (4 * h + h + ffn) + vocab  # output rows: one scale each for int8
+    return (layers * (4 * h * h + 2 * h * ffn) + vocab * h) * size + (rows * 4 if precision == "int8" else 0)
+
+
+def derive(res, model_dir=None, precision=None, bandwidth=None):
+    """Per-token decode time, its memory-bandwidth floor and throughput rows from an engine's raw results."""
     if "greedy20_s" in res and ("vision_s" in res or "vision_qformer_s" in res):
         res["decode_ms_per_token"] = (res["greedy20_s"] - res.get("vision_s", res.get("vision_qformer_s"))) / 20 * 1000
+        if bandwidth and precision and "vision_qformer_s" in res:
+            res["decode_bytes_per_token"] = decode_bytes_per_token(model_dir, precision)
+            res["decode_floor_ms"] = res["decode_bytes_per_token"] / (bandwidth * 1e9) * 1000
+            res["decode_over_floor"] = res["decode_ms_per_token"] / res["decode_floor_ms"]
     rates = res.get("throughput_images_per_s") or {}
     for n, r in rates.items():
         res[f"throughput_{n}"] = r
@@ -313,6 +338,8 @@ def main():
     ap.add_argument("--no-openvino", action="store_true", help="skip OpenVINO (pip install openvino)")
     ap.add_argument("--batch-sizes", default="1,8,16,32", help="caption throughput batch sizes")
     ap.add_argument("--images", help=argparse.SUPPRESS)
+    ap.add_argument("--blip2-full", action="store_true",
+                    help="blip2: the full-size blip2-opt-2.7b config (39 vision, 32 OPT layers; 15.5 GB) instead of 4+4 layers")
     args = ap.parse_args()
     if args.torch_worker:
         torch_worker(args.model, args.task, args.repeats, args.threads, set(args.only.split(",")), args.dtype,
@@ -343,10 +370,11 @@ def main():
             continue
         default_only, script, rows = TASKS[task]
         only = args.only or default_only
-        model = args.model or f"/tmp/swift-blip-bench/{task}-base"
-        if not os.path.exists(os.path.join(model, "model.safetensors")):
+        full = task == "blip2" and args.blip2_full
+        model = args.model or f"/tmp/swift-blip-bench/{task}-{'full' if full else 'base'}"
+        if not any(os.path.exists(os.path.join(model, f)) for f in ("model.safetensors", "model.safetensors.index.json")):
             print(f"making random base weights in {model} ...", file=sys.stderr)
-            size = ["--layers", "4"] if task == "blip2" else ["--config", "base"]
+            size = (["--full"] if full else ["--layers", "4"]) if task == "blip2" else ["--config", "base"]
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", script), "make-model",
                             *size, "--out", model], check=True, stdout=subprocess.DEVNULL)
         res = {}
@@ -369,13 +397,22 @@ def main():
                 out = run_json([blip, "bench", "--task", task, "--model", model, "--repeats", str(args.repeats),
                                 "--threads", str(args.threads), "--only", measurements, "--precision", precision] + extra)
                 merge(res.setdefault(f"ours {precision}", {}), out, measurements)
-        for engine in res.values():
-            derive(engine)
+        bandwidth = None
+        if task == "blip2":  # a process of its own: its 1 GiB buffer stays out of the RSS rows
+            print("running Swift BLIP memory read bandwidth ...", file=sys.stderr)
+            bandwidth = run_json([blip, "bench", "--task", task, "--model", model, "--threads", str(args.threads),
+                                  "--only", "bandwidth"]).get("read_bandwidth_gb_s")
+        if bandwidth:
+            results["read_bandwidth_gb_s"] = bandwidth
+            print(f"memory read bandwidth ({args.threads} threads): {bandwidth:.1f} GB/s", flush=True)
+        for name, engine in res.items():
+            derive(engine, model, {"PyTorch fp32": "fp32", "PyTorch bf16": "bf16"}.get(name, name.split(" ")[-1]), bandwidth)
         results[task] = res
         for label, key in rows + [(f"peak RSS, {task} (MiB)", "peak_rss_bytes")]:
             scale, fmt = ((2**-20, "{:>14.0f}") if key == "peak_rss_bytes" else (1, "{:>14.0f}")
-                          if key == "throughput_best_batch" else (1, "{:>14.1f}") if key == "decode_ms_per_token"
-                          else (1, "{:>14.3f}"))
+                          if key == "throughput_best_batch" else (1, "{:>14.1f}")
+                          if key in ("decode_ms_per_token", "decode_floor_ms") else (1, "{:>14.2f}")
+                          if key == "decode_over_floor" else (1, "{:>14.3f}"))
             cells = [fmt.format(res[e][key] * scale) if key in res[e] else f"{'':>14}" for e in engines]
             print(f"{label:<30}" + "".join(cells), flush=True)
         if task == "caption" and not args.no_openvino:

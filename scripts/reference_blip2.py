@@ -5,9 +5,10 @@ over the learned query tokens and the language projection (transformers
 
 Test tool only: the Swift package never runs Python. Environment as scripts/reference.py.
 
-  python3 scripts/reference_blip2.py make-model --out DIR [--layers 4]
+  python3 scripts/reference_blip2.py make-model --out DIR [--layers 4 | --full] [--lm opt|t5]
       Random weights at blip2-opt-2.7b's real widths, reduced depth (4 vision and OPT layers by
-      default, the Q-Former full): the model `scripts/benchmark.py --tasks blip2` times.
+      default, the Q-Former full): the model `scripts/benchmark.py --tasks blip2` times; with
+      --full the real depth (15.5 GB of fp32 shards; `benchmark.py --tasks blip2 --blip2-full`).
 
   python3 scripts/reference_blip2.py make-fixtures [--root Tests/BLIPTests/Fixtures/tiny-blip2]
       A tiny random Blip2Config (vision 2 layers, Q-Former 3 layers with cross-attention every
@@ -24,7 +25,9 @@ Test tool only: the Swift package never runs Python. Environment as scripts/refe
   tiny-blip2-t5: BLIP-2 with a Flan-T5-style language model (gated-GELU, relative position
   buckets, untied head): encoder states, decoder logits, greedy and beam-3 generate ids; and
   tiny-blip2-itm-matcher: a BLIP-2 ITM model with a small BERT vocabulary and a processor, with
-  the ITM probabilities, ITC scores and embeddings of three photos against three texts.
+  the ITM probabilities, ITC scores and embeddings of three photos against three texts; and
+  tiny-blip2-t5-spm: a BLIP-2 Flan-T5 with the tiny SentencePiece tokenizer (spiece.model) and its
+  captions, unprompted and prompted.
 
 Semantics (transformers 5.23 modeling_blip_2.py):
 * Blip2Attention: qkv Linear without bias; with qkv_bias its bias is cat(q_bias, 0, v_bias)
@@ -195,22 +198,35 @@ def make_t5_fixtures(root: Path, seed: int = 5) -> None:
     print(f"wrote {root}: greedy {greedy.tolist()}, beam {beam.tolist()}")
 
 
-def make_model(out: Path, layers: int = 4, seed: int = 0) -> None:
+def make_model(out: Path, layers: int = 4, seed: int = 0, full: bool = False, lm: str = "opt") -> None:
     """Random weights at blip2-opt-2.7b's real widths with `layers` vision and OPT layers (the
     Q-Former full): ViT-g/14 1408 wide, 16 heads, 6144 MLP; Q-Former 12 layers of 768; OPT
-    2560 wide, 32 heads, 10240 FFN, vocab 50272 (+ <image>). bf16 random normal weights saved
-    as fp32 safetensors, with a BlipImageProcessor at 224."""
-    from transformers import Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig, Blip2VisionConfig, OPTConfig
+    2560 wide, 32 heads, 10240 FFN, vocab 50272 (+ <image>). With `lm="t5"`, blip2-flan-t5-xl's
+    language model instead: Flan-T5-xl widths (2048 wide, 32 heads of 64, gated-GELU 5120,
+    vocab 32128, untied head) with `layers` encoder and decoder layers. Random normal weights
+    saved as fp32 safetensors in 2 GB shards (`model.safetensors.index.json`, as the hub's
+    checkpoints), with a BlipImageProcessor at 224. With `full`, blip2-opt-2.7b's real depth: 39
+    vision and 32 OPT layers (3.9 B parameters, 15.5 GB)."""
+    from transformers import (BlipImageProcessor, Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig,
+                              Blip2VisionConfig, OPTConfig, T5Config)
 
     torch.manual_seed(seed)
-    vision = Blip2VisionConfig(hidden_size=1408, intermediate_size=6144, num_hidden_layers=layers, num_attention_heads=16,
+    vision_layers, text_layers = (39, 32) if full else (layers, layers)
+    vision = Blip2VisionConfig(hidden_size=1408, intermediate_size=6144, num_hidden_layers=vision_layers, num_attention_heads=16,
                                image_size=224, patch_size=14, layer_norm_eps=1e-6, qkv_bias=True)
     qformer = Blip2QFormerConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                                  cross_attention_frequency=2, encoder_hidden_size=1408, vocab_size=30522)
-    text = OPTConfig(vocab_size=50304, hidden_size=2560, num_hidden_layers=layers, ffn_dim=10240, num_attention_heads=32,
-                     max_position_embeddings=2048, word_embed_proj_dim=2560)
+    if lm == "t5":
+        text = T5Config(vocab_size=32128, d_model=2048, d_kv=64, d_ff=5120, num_layers=text_layers,
+                        num_decoder_layers=text_layers, num_heads=32, feed_forward_proj="gated-gelu",
+                        tie_word_embeddings=False, decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)
+        image_token = 32100  # an <extra_id_N> slot: any id inside the vocabulary
+    else:
+        text = OPTConfig(vocab_size=50304, hidden_size=2560, num_hidden_layers=text_layers, ffn_dim=10240,
+                         num_attention_heads=32, max_position_embeddings=2048, word_embed_proj_dim=2560)
+        image_token = 50265
     config = Blip2Config(vision_config=vision.to_dict(), qformer_config=qformer.to_dict(), text_config=text.to_dict(),
-                         num_query_tokens=32, image_token_index=50265)
+                         num_query_tokens=32, image_token_index=image_token)
     model = Blip2ForConditionalGeneration(config).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -219,7 +235,8 @@ def make_model(out: Path, layers: int = 4, seed: int = 0) -> None:
             else:
                 p.normal_(0, 0.02)
     out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
+    model.save_pretrained(out, max_shard_size="2GB")
+    BlipImageProcessor(size={"height": 224, "width": 224}).save_pretrained(out)
     print(f"wrote {out}: {sum(p.numel() for p in model.parameters()) / 1e6:.0f} M parameters")
 
 
@@ -309,6 +326,54 @@ def make_itm_matcher_fixture(root: Path, seed: int = 11) -> None:
     print(f"wrote {root}")
 
 
+def make_t5_captioner_fixture(root: Path, seed: int = 13) -> None:
+    """A tiny BLIP-2 Flan-T5 whose vocabulary is the tiny SentencePiece Unigram tokenizer's
+    (Tests/BLIPTests/Fixtures/tiny-unigram-spiece: spiece.model alone, 1100 tokens; `<image>`,
+    which the processor adds, is 1100), with a BlipImageProcessor at 56: what `Blip2Processor` +
+    `generate` + `batch_decode(skip_special_tokens=True)` give for the astronaut photo,
+    unprompted and with a "Question: ... Answer:" prompt."""
+    import shutil
+    from PIL import Image
+    from transformers import BlipImageProcessor, Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, T5Config, T5Tokenizer
+
+    torch.manual_seed(seed)
+    base = tiny_config()
+    spm = ROOT / "Tests/BLIPTests/Fixtures/tiny-unigram-spiece"
+    tokenizer = T5Tokenizer.from_pretrained(spm)
+    processor = Blip2Processor(image_processor=BlipImageProcessor(size={"height": 56, "width": 56}), tokenizer=tokenizer,
+                               num_query_tokens=4)
+    image_token = processor.tokenizer.convert_tokens_to_ids("<image>")
+    t5 = T5Config(vocab_size=len(processor.tokenizer), d_model=24, d_kv=6, d_ff=40, num_layers=2, num_decoder_layers=2,
+                  num_heads=4, relative_attention_num_buckets=8, relative_attention_max_distance=20,
+                  feed_forward_proj="gated-gelu", tie_word_embeddings=False, decoder_start_token_id=0, eos_token_id=1,
+                  pad_token_id=0)
+    config = Blip2Config(vision_config=base.vision_config.to_dict(), qformer_config=base.qformer_config.to_dict(),
+                         text_config=t5.to_dict(), num_query_tokens=4, image_token_index=image_token, tie_word_embeddings=False)
+    model = Blip2ForConditionalGeneration(config).eval()
+    model.language_model.config.tie_word_embeddings = False
+    model.language_model.lm_head.weight = torch.nn.Parameter(model.language_model.lm_head.weight.detach().clone())
+    randomize(model, 0.3)
+    tied = ("language_model.encoder.embed_tokens.weight", "language_model.decoder.embed_tokens.weight")
+    root.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items() if k not in tied}, str(root / "model.safetensors"))
+    saved = config.to_dict()
+    saved["text_config"]["tie_word_embeddings"] = False
+    (root / "config.json").write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
+    processor.image_processor.save_pretrained(root)
+    for name in ("spiece.model", "tokenizer_config.json"):  # the spiece.model-only layout
+        shutil.copy(spm / name, root / name)
+    image = Image.open(ROOT / "Tests/BLIPTests/Fixtures/tiny/images/astronaut_96x80.png").convert("RGB")
+    cases = []
+    for prompt in [None, "Question: what is in the picture? Answer:"]:
+        inputs = processor(images=image, text=prompt or "", return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**inputs, max_new_tokens=8, do_sample=False)
+        cases.append({"prompt": prompt, "input_ids": inputs["input_ids"][0].tolist(), "ids": out[0].tolist(),
+                      "text": processor.batch_decode(out, skip_special_tokens=True)[0].strip()})
+    (root / "expected.json").write_text(json.dumps({"cases": cases}, indent=1) + "\n")
+    print(f"wrote {root}: {cases}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -317,15 +382,18 @@ def main() -> int:
     mm = sub.add_parser("make-model")
     mm.add_argument("--out", type=Path, required=True)
     mm.add_argument("--layers", type=int, default=4)
+    mm.add_argument("--full", action="store_true", help="blip2-opt-2.7b's real depth (39 vision, 32 OPT layers)")
+    mm.add_argument("--lm", choices=["opt", "t5"], default="opt", help="t5: blip2-flan-t5-xl's language model widths")
     args = ap.parse_args()
     if args.cmd == "make-model":
-        make_model(args.out, args.layers)
+        make_model(args.out, args.layers, full=args.full, lm=args.lm)
         return 0
     make_fixtures(args.root)
     make_itm_fixtures(args.root.parent / "tiny-blip2-itm")
     make_t5_fixtures(args.root.parent / "tiny-blip2-t5")
     make_captioner_fixture(args.root.parent / "tiny-blip2-opt-bpe")
     make_itm_matcher_fixture(args.root.parent / "tiny-blip2-itm-matcher")
+    make_t5_captioner_fixture(args.root.parent / "tiny-blip2-t5-spm")
     return 0
 
 

@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .long, help: """
         Comma-separated measurements. caption: vision, greedy, beam3, parts, throughput; vqa: vqa; \
-        itm: itm, itc, itm16, parts; blip2: vision, greedy.
+        itm: itm, itc, itm16, parts; blip2: vision, greedy, bandwidth (memory read GB/s).
         """)
     var only = "vision,greedy,beam3"
 
@@ -180,7 +180,8 @@ func cpuDescription() -> String {
 func peakResidentBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        // "VmHWM:\t  123456 kB": the padding shrinks as the number grows (none at 8 digits).
+        let kb = line.dropFirst("VmHWM:".count).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }.first ?? 0
         return kb * 1024
     }
     return 0

@@ -29,6 +29,13 @@ struct DumpCommand: ParsableCommand {
             + "Default model: Salesforce/blip-vqa-base."))
     var questions: [String] = []
 
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+        "BLIP-2: also generate at most this many new tokens, greedy and beam 3 (greedy_ids, beam3_ids).",
+        discussion: "A BLIP-2 model directory writes qformer_last_hidden_state and projected_queries too, and with "
+            + "--input-ids (the prompt's ids) lm_logits over <image>×Q + bos + ids (T5: encoder_last_hidden_state "
+            + "and the decoder's logits over [decoder_start] + ids)."))
+    var generate: Int?
+
     @Option(help: "Output .safetensors file (written atomically).")
     var output: String
 
@@ -38,6 +45,8 @@ struct DumpCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if !questions.isEmpty { return try runVQA() }
+            if Blip2Config.isBlip2(directory: try modelOption.url) { return try runBlip2() }
+            if generate != nil { throw ValidationError("--generate applies to BLIP-2 models") }
             let captioner = try BlipCaptioner(modelDirectory: modelOption.url, precision: modelOption.precision, compute: modelOption.compute)
             let rgb = try images.map { try imageOptions.load($0) }
             let pixels = try captioner.pixelValues(rgb)
