@@ -10,7 +10,8 @@ tokens) or Flan-T5-xl's (2048, 32 heads of 64, gated-GELU 5120, 32128 tokens, un
 `layers` (encoder and decoder) layers. Runs transformers on three scikit-image photographs
 (astronaut, chelsea, coffee: BlipImageProcessor at 224) and the release `blip dump` on the same
 files, prints the max absolute differences of pixel_values, the vision and Q-Former states, the
-projected queries and the language model's teacher-forced logits (T5: and its encoder states),
+projected queries and the language model's teacher-forced logits (T5: and its encoder states;
+its decoder teacher-forced over [decoder_start] + prompt + </s>),
 and whether greedy and beam-3 ids (20 new tokens at most) match, unprompted and prompted.
 Exit status 1 when ids differ or a difference is over tolerance. Timing plays no part.
 """
@@ -55,7 +56,7 @@ def reference(model_dir, images, prompt, steps):
         mask = torch.ones_like(ids)
         if t5:
             encoder = model.language_model.get_encoder()(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
-            decoder_ids = torch.tensor([[c.text_config.decoder_start_token_id] + prompt] * len(images))
+            decoder_ids = torch.tensor([[c.text_config.decoder_start_token_id] + prompt + [c.text_config.eos_token_id]] * len(images))
             out["encoder_last_hidden_state"] = encoder
             out["lm_logits"] = model.language_model(encoder_outputs=(encoder,), attention_mask=mask,
                                                     decoder_input_ids=decoder_ids).logits
@@ -72,10 +73,11 @@ def reference(model_dir, images, prompt, steps):
     return {k: v.numpy() for k, v in out.items()}, generated
 
 
-def ours(blip, model_dir, images, prompt, steps, work):
-    """`blip dump` of the images, once without a prompt and once with it."""
+def ours(blip, model_dir, images, prompt, steps, work, t5):
+    """`blip dump` of the images, once without a prompt and once with it (T5: the prompt's ids
+    end with `</s>`, as its tokenizer gives them; OPT's bos is added by the model)."""
     results = {}
-    for name, p in (("plain", []), ("prompted", prompt)):
+    for name, p in (("plain", [1] if t5 else []), ("prompted", prompt + ([1] if t5 else []))):
         path = os.path.join(work, f"ours-{name}.safetensors")
         cmd = [blip, "dump", "--model", model_dir, "--generate", str(steps), "--output", path, *images]
         if p:
@@ -107,7 +109,7 @@ def main():
     expected, generated = reference(model, images, PROMPT, args.steps)
     print("building and running Swift BLIP ...", file=sys.stderr)
     subprocess.run(["swift", "build", "-c", "release", "--product", "blip"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    got = ours(os.path.join(ROOT, ".build/release/blip"), model, images, PROMPT, args.steps, work)
+    got = ours(os.path.join(ROOT, ".build/release/blip"), model, images, PROMPT, args.steps, work, args.lm == "t5")
 
     failed = False
     print(f"{'tensor':<28}{'shape':<24}{'max |diff|':>12}{'max |ref|':>12}")

@@ -32,17 +32,28 @@ func printJSONLine(_ object: [String: Any]) throws {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// The hub id a command uses when `--model` is not given.
+/// The hub id a command uses when `--model` is not given, and the task an official `.pth`
+/// checkpoint is read as.
 protocol DefaultModel {
     static var id: String { get }
+    static var task: OfficialBlipCheckpoint.Task { get }
 }
 
 /// caption, tokenize, preprocess, dump: the captioning base model.
-enum CaptionModel: DefaultModel { static var id: String { ModelResolver.defaultModel } }
+enum CaptionModel: DefaultModel {
+    static var id: String { ModelResolver.defaultModel }
+    static var task: OfficialBlipCheckpoint.Task { .caption }
+}
 /// vqa: the VQA base model.
-enum VQAModel: DefaultModel { static var id: String { ModelResolver.defaultVQAModel } }
+enum VQAModel: DefaultModel {
+    static var id: String { ModelResolver.defaultVQAModel }
+    static var task: OfficialBlipCheckpoint.Task { .vqa }
+}
 /// match, embed, index: the retrieval (ITM) base model.
-enum RetrievalModel: DefaultModel { static var id: String { ModelResolver.defaultRetrievalModel } }
+enum RetrievalModel: DefaultModel {
+    static var id: String { ModelResolver.defaultRetrievalModel }
+    static var task: OfficialBlipCheckpoint.Task { .itm }
+}
 
 /// The model option shared by every command: a local directory or a hub id, with the command's
 /// own default (`Default`), which its `--help` names.
@@ -62,12 +73,39 @@ struct ModelOption<Default: DefaultModel>: ParsableArguments {
             + "downloaded from HF_ENDPOINT with HF_TOKEN; HF_HUB_OFFLINE=1 uses the cache only."))
     var model: String?
 
+    @Option(name: .customLong("tokenizer"), help: ArgumentHelp(
+        "With an official .pth checkpoint as --model: the directory or hub id whose tokenizer files to use.",
+        discussion: "Default: the tokenizer files of \(Default.id) (fetched without its weights)."))
+    var tokenizer: String?
+
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "With an official .pth checkpoint as --model: its transformers config.json (or a directory holding one).",
+        discussion: "Default: a config chosen from the checkpoint's shapes (64-wide attention heads, as released BLIP models)."))
+    var checkpointConfig: String?
+
     /// The model directory: `model` when it is a local path, else the hub snapshot (downloaded if
-    /// needed); the command's default model when `--model` is not given.
+    /// needed); the command's default model when `--model` is not given. An official `.pth`
+    /// checkpoint is converted once (see `blip convert`) and its converted directory returned.
     var url: URL { get throws { try url(default: Default.id) } }
 
     /// As `url`, with another default hub id (a command whose task picks the model kind).
-    func url(default id: String) throws -> URL { try ModelResolver.resolve(model ?? id) }
+    func url(default id: String) throws -> URL {
+        let resolved = try ModelResolver.resolve(model ?? id)
+        guard OfficialBlipCheckpoint.isCheckpointFile(resolved) else { return resolved }
+        return try OfficialBlipCheckpoint.convertedDirectory(
+            for: resolved, task: Default.task, config: checkpointConfig.map(loadConfigArgument),
+            tokenizerDirectory: ModelResolver.resolveTokenizer(tokenizer ?? Default.id))
+    }
+}
+
+/// `--config`: a config.json file, or a directory holding one.
+func loadConfigArgument(_ path: String) throws -> BlipConfig {
+    let url = URL(fileURLWithPath: (path as NSString).expandingTildeInPath)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        return try BlipConfig.load(directory: url)
+    }
+    return try BlipConfig.load(file: url)
 }
 
 /// Loads `paths` in batches of `batchSize` (handing each unreadable image to `onFailure`, by

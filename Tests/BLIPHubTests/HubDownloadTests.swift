@@ -272,6 +272,23 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("model-00002-of-00002.safetensors")), b)
     }
 
+    /// A repository with PyTorch weights only resolves (the library reads pytorch_model.bin); a
+    /// BLIP-2 config also brings its processor and BPE / SentencePiece tokenizer files.
+    func testPytorchOnlyRepositoryAndBlip2TokenizerFiles() throws {
+        var files = server.commits[mainCommit]!
+        files["model.safetensors"] = nil
+        files["pytorch_model.bin"] = .init(content: Data(repeating: 7, count: 500), lfs: true)
+        files["config.json"] = .init(content: Data(#"{"model_type": "blip-2"}"#.utf8), lfs: false)
+        files["merges.txt"] = .init(content: Data("#version: 0.2\n".utf8), lfs: false)
+        files["spiece.model"] = .init(content: Data(repeating: 9, count: 64), lfs: false)
+        server.commits[mainCommit] = files
+        let directory = try ModelResolver.resolve(HubModelID(repo)!, client: client())
+        XCTAssertEqual(try Data(contentsOf: directory.appendingPathComponent("pytorch_model.bin")), Data(repeating: 7, count: 500))
+        XCTAssertEqual(try read(directory.appendingPathComponent("merges.txt")), "#version: 0.2\n")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("spiece.model").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.json").path))
+    }
+
     func testNetworkFailureNamesTheURL() throws {
         XCTAssertThrowsError(try ModelResolver.resolve(HubModelID(repo)!, client: client(endpoint: "http://127.0.0.1:9")))
         { error in

@@ -199,11 +199,15 @@ public struct BlipConfig: Codable, Sendable, Equatable {
     /// Reads `config.json` in `directory` and checks that it describes a BLIP model.
     public static func load(directory: URL) throws -> BlipConfig {
         try requireModelDirectory(directory)
-        let url = directory.appendingPathComponent("config.json")
+        return try load(file: directory.appendingPathComponent("config.json"))
+    }
+
+    /// Reads a config.json file and checks that it describes a BLIP model.
+    public static func load(file url: URL) throws -> BlipConfig {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw BlipModelError.missingFile(url.path)
         }
-        if configModelType(directory) == "blip-2" {
+        if configModelType(url.deletingLastPathComponent(), file: url.lastPathComponent) == "blip-2" {
             throw BlipModelError.unsupportedModel("\(url.path): a BLIP-2 model (model_type \"blip-2\") where a BLIP model is needed "
                 + "(caption, vqa, match, embed, index and serve take both)")
         }

@@ -80,14 +80,16 @@ extension BlipImageTextMatcher: ImageTextMatching {
     }
 }
 
-/// config.json of a model directory as a JSON object, when it is one.
-private func configObject(_ directory: URL) -> [String: Any]? {
-    guard let data = try? Data(contentsOf: directory.appendingPathComponent("config.json")) else { return nil }
+/// config.json (or `file`) of a model directory as a JSON object, when it is one.
+private func configObject(_ directory: URL, file: String = "config.json") -> [String: Any]? {
+    guard let data = try? Data(contentsOf: directory.appendingPathComponent(file)) else { return nil }
     return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
 }
 
-/// The model directory's `model_type`, when config.json is readable JSON with one.
-func configModelType(_ directory: URL) -> String? { configObject(directory)?["model_type"] as? String }
+/// The model directory's `model_type`, when config.json (or `file`) is readable JSON with one.
+func configModelType(_ directory: URL, file: String = "config.json") -> String? {
+    configObject(directory, file: file)?["model_type"] as? String
+}
 
 /// `_name_or_path` from config.json when present, otherwise the directory's name.
 func directoryModelIdentifier(_ directory: URL) -> String {

@@ -14,17 +14,15 @@ extension SafeTensorsCheckpoint: WeightStore {
     }
 }
 
-/// Opens the weights of a model directory (`model.safetensors` or a sharded index), with an
-/// error that says what was expected when neither exists.
-func openCheckpoint(directory: URL) throws -> SafeTensorsCheckpoint {
+/// Opens the weights of a model directory: `model.safetensors` or a sharded safetensors index,
+/// else `pytorch_model.bin` (or its sharded index), read by the restricted unpickler; an error
+/// that says what was expected when none exists.
+func openCheckpoint(directory: URL) throws -> any WeightStore {
     try requireModelDirectory(directory)
     let fm = FileManager.default
     if !fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path),
        !fm.fileExists(atPath: directory.appendingPathComponent("model.safetensors.index.json").path) {
-        if fm.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path) {
-            throw BlipModelError.unsupportedModel(
-                "\(directory.path) has only pytorch_model.bin; convert it to model.safetensors (see README)")
-        }
+        if let torch = try openTorchWeights(directory: directory) { return torch }
         throw BlipModelError.missingFile(directory.appendingPathComponent("model.safetensors").path)
     }
     return try SafeTensorsCheckpoint(directory: directory)

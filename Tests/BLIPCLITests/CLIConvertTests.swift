@@ -1,0 +1,58 @@
+import Foundation
+import XCTest
+
+/// `blip convert` and official `.pth` checkpoints as `--model`, end to end.
+extension CLITests {
+    var official: URL { Self.fixtures.appendingPathComponent("official") }
+
+    func testConvertAndCaptionFromAnOfficialCheckpoint() throws {
+        let dir = try temporaryDirectory()
+        let tiny = Self.fixtures.appendingPathComponent("tiny").path
+        let out = dir.appendingPathComponent("converted").path
+        // The tiny models' attention heads are not 64 wide, so their configs are given.
+        let itmConfig = Self.fixtures.appendingPathComponent("tiny-itm/config.json").path
+        let convert = try run(["convert", "--tokenizer", tiny, "--config", itmConfig, "--json",
+                               official.appendingPathComponent("tiny_retrieval.pth").path, out])
+        XCTAssertEqual(convert.status, 0, convert.stderr)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(convert.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(summary["architecture"] as? String, "BlipForImageTextRetrieval")
+        XCTAssertEqual(summary["unused_by_task"] as? Int, 8)
+        XCTAssertTrue(convert.stderr.contains("image_queue"), convert.stderr)
+        // The converted retrieval model matches as the transformers fixture it came from.
+        let image = Self.fixtures.appendingPathComponent("tiny-itm/images/coffee_60x40.png").path
+        let a = try run(["match", "--model", out, image, "a cup of coffee"])
+        let b = try run(["match", "--model", Self.fixtures.appendingPathComponent("tiny-itm").path, image, "a cup of coffee"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout.split(separator: "\t").dropFirst().joined(), b.stdout.split(separator: "\t").dropFirst().joined())
+
+        // blip caption takes the .pth itself: converted once into the cache, then reused.
+        let cache = ["XDG_CACHE_HOME": dir.appendingPathComponent("cache").path]
+        let pth = official.appendingPathComponent("tiny_caption.pth").path
+        let direct = try run(["caption", "--model", pth, "--tokenizer", tiny, "--config", tiny, "--max-new-tokens", "12", "--json",
+                              Self.astronaut], environment: cache)
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        let reference = try run(["caption", "--model", tiny, "--max-new-tokens", "12", "--json", Self.astronaut])
+        XCTAssertEqual(direct.stdout, reference.stdout)
+        let converted = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("cache/swift-blip/converted").path)
+        XCTAssertEqual(converted.count, 1)
+        XCTAssertTrue(converted[0].hasPrefix("tiny_caption-caption-"), converted[0])
+
+        // Bad input: an existing output, a checkpoint of several tasks, a hostile file.
+        let again = try run(["convert", "--tokenizer", tiny, official.appendingPathComponent("tiny_retrieval.pth").path, out])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("exists already"), again.stderr)
+        let ambiguous = try run(["convert", "--tokenizer", tiny, official.appendingPathComponent("pretrain_like.pth").path,
+                                 dir.appendingPathComponent("p").path])
+        XCTAssertEqual(ambiguous.status, 1)
+        XCTAssertTrue(ambiguous.stderr.contains("say which task"), ambiguous.stderr)
+        let hostile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("TensorTests/Fixtures/pth/evil_os_system.pth")
+        do {
+            let refused = try run(["convert", "--tokenizer", tiny, hostile.path, dir.appendingPathComponent("h").path])
+            XCTAssertEqual(refused.status, 1)
+            XCTAssertTrue(refused.stderr.contains("os.system"), refused.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("p").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("h").path))
+    }
+}
