@@ -66,7 +66,7 @@ struct ConvertCommand: ParsableCommand {
             }
             if !checkpoint.unusedByTask.isEmpty {
                 let modules = Set(checkpoint.unusedByTask.map { String($0.split(separator: ".")[0]) }).sorted()
-                printError("left out \(checkpoint.unusedByTask.count) tensors a \(checkpoint.task.rawValue) model does not use: "
+                printError("left out \(checkpoint.unusedByTask.count) tensors the \(checkpoint.task.rawValue) model does not use: "
                     + modules.joined(separator: ", "))
             }
         }

@@ -236,3 +236,16 @@ final class Blip2CaptionerTests: XCTestCase {
         }
     }
 }
+
+/// transformers 5's T5 output scaling: the saved `scale_decoder_outputs` wins; without it,
+/// `tie_word_embeddings: false` (T5 v1.1, Flan-T5) means no scaling and anything else scaling.
+final class T5ScalingTests: XCTestCase {
+    func testScaleDecoderOutputsFollowsTransformers5() throws {
+        func scale(_ o: [String: Any]) throws -> Bool { try T5Config(o, source: "test").scaleDecoderOutputs }
+        XCTAssertTrue(try scale([:]))
+        XCTAssertTrue(try scale(["tie_word_embeddings": true]))
+        XCTAssertFalse(try scale(["tie_word_embeddings": false]))
+        XCTAssertFalse(try scale(["tie_word_embeddings": true, "scale_decoder_outputs": false]))
+        XCTAssertTrue(try scale(["tie_word_embeddings": false, "scale_decoder_outputs": true]))
+    }
+}

@@ -15,7 +15,10 @@ public struct T5Config: Sendable, Equatable {
     public var layerNormEpsilon = 1e-6
     /// "gated-gelu" (Flan-T5: gelu_new of wi_0 times wi_1) or "relu" (original T5).
     public var feedForwardProj = "relu"
-    public var tieWordEmbeddings = true
+    /// Whether the decoder's output is scaled by d_model^-0.5 before the LM head, as transformers
+    /// 5 decides it: the saved `scale_decoder_outputs`, else `tie_word_embeddings` not false
+    /// (original T5 scales; T5 v1.1 and Flan-T5, `tie_word_embeddings: false`, do not).
+    public var scaleDecoderOutputs = true
     public var decoderStartTokenId = 0, eosTokenId = 1, padTokenId = 0
 
     public init(_ o: [String: Any], source: String) throws {
@@ -31,7 +34,7 @@ public struct T5Config: Sendable, Equatable {
         relativeAttentionMaxDistance = int("relative_attention_max_distance", relativeAttentionMaxDistance)
         layerNormEpsilon = (o["layer_norm_epsilon"] as? NSNumber)?.doubleValue ?? layerNormEpsilon
         feedForwardProj = o["feed_forward_proj"] as? String ?? feedForwardProj
-        tieWordEmbeddings = o["tie_word_embeddings"] as? Bool ?? true
+        scaleDecoderOutputs = o["scale_decoder_outputs"] as? Bool ?? (o["tie_word_embeddings"] as? Bool != false)
         decoderStartTokenId = int("decoder_start_token_id", 0)
         eosTokenId = int("eos_token_id", 1)
         padTokenId = int("pad_token_id", 0)

@@ -68,13 +68,18 @@ public struct T5ForConditionalGeneration: Sendable {
         decoderNorm = T5RMSNorm(weight: try w.tensor("decoder.final_layer_norm.weight", shape: [c]), eps: eps)
         // The stacks' embed_tokens are the shared embedding (tied); a checkpoint may repeat them.
         for name in ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] where w.has(name) { w.markUsed(name) }
-        if config.tieWordEmbeddings {
-            if w.has("lm_head.weight") { w.markUsed("lm_head.weight") }
-            // Tied: the output is scaled by d_model^-0.5 before the shared matrix.
-            let scale = 1 / Float(c).squareRoot()
-            lmHead = Linear(weight: Tensor(embeddings.scalars.map { $0 * scale }, shape: embeddings.shape), bias: nil)
-        } else {
+        // transformers 5 ties the head to the shared embedding unless the checkpoint holds its own
+        // (Flan-T5 does); the output scaling (folded into the matrix here) is a separate setting.
+        let own = w.has("lm_head.weight")
+        if own && !config.scaleDecoderOutputs {
             lmHead = try w.linear("lm_head", in: c, out: config.vocabSize, bias: false)
+        } else {
+            var head = own ? try w.tensor("lm_head.weight", shape: [config.vocabSize, c]) : embeddings
+            if config.scaleDecoderOutputs {
+                let scale = 1 / Float(c).squareRoot()
+                head = Tensor(head.scalars.map { $0 * scale }, shape: head.shape)
+            }
+            lmHead = Linear(matrix: .from(head, precision: w.precision), bias: nil)
         }
     }
 
