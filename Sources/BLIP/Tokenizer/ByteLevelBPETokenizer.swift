@@ -143,53 +143,17 @@ public struct ByteLevelBPETokenizer: Sendable {
         model = BPEModel(vocab: byteVocab, merges: merges, unkId: unkId, fuseUnk: f.fuseUnk,
                          byteFallback: f.byteFallback, fallbackVocab: fallback, ignoreMerges: f.ignoreMerges)
 
-        // Added tokens get ids as `tokenizers`' `AddedVocabulary::add_tokens` gives them (the ids
-        // written in the files are not authoritative): the vocabulary id when the content is in the
-        // vocabulary, else the next id after the vocabulary and the earlier added tokens.
-        let vocabCount = f.vocab.count
-        var addedMap: [[UInt8]: Int] = [:]
-        var addedR: [Int: BPEAddedToken] = [:]
-        var specialSet = Set<[UInt8]>()
-        func present(_ t: BPEAddedToken) -> Bool {
-            addedMap[Array(t.content.utf8)].flatMap { addedR[$0] }.map { $0.hasSameDefinition(as: t) } ?? false
-        }
-        func addTokens(_ list: [BPEAddedToken]) {
-            var next = addedR.keys.max().map { $0 >= vocabCount || vocabCount == 0 ? $0 + 1 : vocabCount } ?? vocabCount
-            for var token in list where !token.content.isEmpty && !present(token) {
-                let key = Array(token.content.utf8)
-                if let id = addedMap[key] ?? tokenIds[key] {
-                    token.id = id
-                } else {
-                    token.id = next
-                    next += 1
-                }
-                addedMap[key] = token.id
-                addedR[token.id] = token
-                if token.special { specialSet.insert(key) }
-            }
-        }
-        addTokens(f.added)
+        var vocabulary = AddedVocabulary(vocabIds: tokenIds, vocabCount: f.vocab.count)
+        vocabulary.add(f.added)
         // transformers then adds the configs' added tokens and the named special tokens in one call.
         var namedIds: [String: Int] = [:]
         if f.fromConfig {
-            let namedContents = ByteLevelBPEFiles.namedKeys.compactMap { f.named[$0] } + f.modelSpecific.map(\.content)
-            var toAdd: [BPEAddedToken] = []
-            for var token in f.configAdded where !present(token) {
-                if namedContents.contains(token.content) { token.special = true }
-                toAdd.append(token)
-            }
-            var encoder = Set(addedMap.keys).union(toAdd.map { Array($0.content.utf8) })
-            for content in namedContents + f.extraSpecial where encoder.insert(Array(content.utf8)).inserted {
-                toAdd.append(BPEAddedToken(content: content, id: -1, special: true, normalized: false))
-            }
-            addTokens(toAdd)
-            for key in ByteLevelBPEFiles.namedKeys {
-                if let content = f.named[key], !content.isEmpty {
-                    namedIds[key] = addedMap[Array(content.utf8)] ?? tokenIds[Array(content.utf8)]
-                }
-            }
+            namedIds = vocabulary.addConfigTokens(
+                named: f.named, namedContents: ByteLevelBPEFiles.namedKeys.compactMap { f.named[$0] } + f.modelSpecific.map(\.content),
+                configAdded: f.configAdded, extraSpecial: f.extraSpecial)
         }
-        let added = addedR.values.sorted { $0.id < $1.id }
+        let addedMap = vocabulary.ids, addedR = vocabulary.byId, specialSet = vocabulary.special
+        let added = vocabulary.sorted
         var post = f.postProcessor
         if f.templateFromFlags {
             let bos = f.addBos ? namedIds["bos_token"] : nil, eos = f.addEos ? namedIds["eos_token"] : nil

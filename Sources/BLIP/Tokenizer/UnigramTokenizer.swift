@@ -118,53 +118,18 @@ public struct UnigramTokenizer: Sendable {
         preTokenizer = f.preTokenizer
         decoder = f.decoder
 
-        // Added tokens get ids as `tokenizers`' `AddedVocabulary::add_tokens` gives them: the vocabulary id
-        // when the content is in the vocabulary, else the next id after the vocabulary and earlier ones.
         let vocabIds = model.ids, vocabCount = model.count
-        var addedMap: [[UInt8]: Int] = [:]
-        var addedR: [Int: BPEAddedToken] = [:]
-        var specialSet = Set<[UInt8]>()
-        func present(_ t: BPEAddedToken) -> Bool {
-            addedMap[Array(t.content.utf8)].flatMap { addedR[$0] }.map { $0.hasSameDefinition(as: t) } ?? false
-        }
-        func addTokens(_ list: [BPEAddedToken]) {
-            var next = addedR.keys.max().map { $0 >= vocabCount || vocabCount == 0 ? $0 + 1 : vocabCount } ?? vocabCount
-            for var token in list where !token.content.isEmpty && !present(token) {
-                let key = Array(token.content.utf8)
-                if let id = addedMap[key] ?? vocabIds[key] {
-                    token.id = id
-                } else {
-                    token.id = next
-                    next += 1
-                }
-                addedMap[key] = token.id
-                addedR[token.id] = token
-                if token.special { specialSet.insert(key) }
-            }
-        }
-        addTokens(f.added)
+        var vocabulary = AddedVocabulary(vocabIds: vocabIds, vocabCount: vocabCount)
+        vocabulary.add(f.added)
         // transformers then adds the configs' added tokens, the named special tokens and the extra ones in one call.
         var namedIds: [String: Int] = [:]
         if let cfg = f.config {
-            let namedContents = ByteLevelBPEFiles.namedKeys.compactMap { cfg.named[$0] } + cfg.modelSpecific.map(\.content)
-            var toAdd: [BPEAddedToken] = []
-            for var token in cfg.configAdded where !present(token) {
-                if namedContents.contains(token.content) { token.special = true }
-                toAdd.append(token)
-            }
-            var encoder = Set(addedMap.keys).union(toAdd.map { Array($0.content.utf8) })
-            for content in namedContents + cfg.extraSpecial where encoder.insert(Array(content.utf8)).inserted {
-                toAdd.append(BPEAddedToken(content: content, id: -1, special: true, normalized: false))
-            }
-            for token in f.t5Extras where encoder.insert(Array(token.content.utf8)).inserted { toAdd.append(token) }
-            addTokens(toAdd)
-            for key in ByteLevelBPEFiles.namedKeys {
-                if let content = cfg.named[key], !content.isEmpty {
-                    namedIds[key] = addedMap[Array(content.utf8)] ?? vocabIds[Array(content.utf8)]
-                }
-            }
+            namedIds = vocabulary.addConfigTokens(
+                named: cfg.named, namedContents: ByteLevelBPEFiles.namedKeys.compactMap { cfg.named[$0] } + cfg.modelSpecific.map(\.content),
+                configAdded: cfg.configAdded, extraSpecial: cfg.extraSpecial, extras: f.t5Extras)
         }
-        let added = addedR.values.sorted { $0.id < $1.id }
+        let addedMap = vocabulary.ids, addedR = vocabulary.byId, specialSet = vocabulary.special
+        let added = vocabulary.sorted
         var post = f.postProcessor
         if f.t5Template { post = namedIds["eos_token"].map { .template([nil, [$0]]) } ?? .none }
         postProcessor = post
