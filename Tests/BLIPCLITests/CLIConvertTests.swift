@@ -56,3 +56,30 @@ extension CLITests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("h").path))
     }
 }
+
+extension CLITests {
+    /// `blip nlvr2` on the tiny official NLVR2 checkpoint prints LAVIS's verdict.
+    func testNLVR2() throws {
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: official.appendingPathComponent("nlvr_expected.json")))
+            as? [String: Any])
+        let c = try XCTUnwrap((root["cases"] as? [[String: Any]])?.first)
+        let images = Self.fixtures.appendingPathComponent("tiny/images")
+        let arguments = ["nlvr2", "--model", official.appendingPathComponent("tiny_nlvr.pth").path,
+                         "--tokenizer", official.appendingPathComponent("nlvr-tokenizer").path, "--json",
+                         images.appendingPathComponent(c["left"] as! String).path, images.appendingPathComponent(c["right"] as! String).path,
+                         c["sentence"] as! String]
+        let result = try run(arguments)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let verdict = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(verdict["answer"] as? Bool, (c["probability_true"] as! Double) > 0.5)
+        XCTAssertEqual(verdict["probability_true"] as! Double, c["probability_true"] as! Double, accuracy: 1e-5)
+        let plain = try run(arguments.filter { $0 != "--json" })
+        XCTAssertTrue(plain.stdout.hasPrefix((c["probability_true"] as! Double) > 0.5 ? "true\t" : "false\t"), plain.stdout)
+        // A captioning checkpoint is not an NLVR2 model.
+        let wrong = try run(["nlvr2", "--model", official.appendingPathComponent("tiny_caption.pth").path,
+                             "--tokenizer", Self.fixtures.appendingPathComponent("tiny").path,
+                             images.appendingPathComponent("astronaut_96x80.png").path, images.appendingPathComponent("astronaut_96x80.png").path, "x"])
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.contains("has no text_encoder"), wrong.stderr)
+    }
+}

@@ -32,29 +32,6 @@ extension BlipTextAttentionBlock {
     }
 }
 
-/// LayerNorm(W2 gelu(W1 x) + x): the feed-forward of the query positions (`intermediate_query`,
-/// `output_query`) or of the text positions (`intermediate`, `output`).
-struct Blip2QFormerFeedForward: Sendable {
-    let intermediate: Linear
-    let output: Linear
-    let outputNorm: LayerNorm
-
-    init(_ w: WeightScope, config: Blip2QFormerConfig, suffix: String) throws {
-        let c = config.hiddenSize
-        intermediate = try w.linear("intermediate\(suffix).dense", in: c, out: config.intermediateSize)
-        output = try w.linear("output\(suffix).dense", in: config.intermediateSize, out: c)
-        outputNorm = try w.layerNorm("output\(suffix).LayerNorm", size: c, eps: config.layerNormEps)
-    }
-
-    func callAsFunction(_ x: Tensor) -> Tensor {
-        let m = intermediate(x)  // [B, T, C] -> [B, T, I]
-        m.geluInPlace()
-        let h = output(m)  // [B, T, I] -> [B, T, C]
-        h.addInPlace(x)
-        return outputNorm(h)
-    }
-}
-
 /// One Q-Former layer: self-attention over queries and text together, cross-attention to the
 /// image for the query positions in every `cross_attention_frequency`-th layer, then the query
 /// feed-forward for the queries and the text feed-forward for the text. Port of transformers
@@ -62,8 +39,8 @@ struct Blip2QFormerFeedForward: Sendable {
 struct Blip2QFormerLayer: Sendable {
     let attention: Blip2QFormerAttention
     let crossAttention: Blip2QFormerAttention?
-    let queryFeedForward: Blip2QFormerFeedForward
-    let textFeedForward: Blip2QFormerFeedForward?
+    let queryFeedForward: BertFeedForward
+    let textFeedForward: BertFeedForward?
 
     init(_ w: WeightScope, config: Blip2QFormerConfig, index: Int) throws {
         let c = config.hiddenSize
@@ -71,8 +48,11 @@ struct Blip2QFormerLayer: Sendable {
         crossAttention = index % config.crossAttentionFrequency == 0
             ? try Blip2QFormerAttention(w.scope("crossattention"), config: config, keyValueSize: config.encoderHiddenSize)
             : nil
-        queryFeedForward = try Blip2QFormerFeedForward(w, config: config, suffix: "_query")
-        textFeedForward = config.useQformerTextInput ? try Blip2QFormerFeedForward(w, config: config, suffix: "") : nil
+        queryFeedForward = try BertFeedForward(w, hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize,
+                                               eps: config.layerNormEps, suffix: "_query")
+        textFeedForward = config.useQformerTextInput
+            ? try BertFeedForward(w, hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, eps: config.layerNormEps)
+            : nil
     }
 
     /// x [B, T, C] whose first `queryLength` positions are queries; image [B, N, Cv] (needed

@@ -65,15 +65,36 @@ struct BlipTextAttentionBlock: Sendable {
     }
 }
 
+/// The BERT feed-forward block, LayerNorm(W2 gelu(W1 x) + x): `intermediate{suffix}.dense`,
+/// `output{suffix}.dense`, `output{suffix}.LayerNorm`. Port of transformers `BlipTextIntermediate`
+/// + `BlipTextOutput` (the Q-Former's query positions use the `_query` suffix).
+struct BertFeedForward: Sendable {
+    let intermediate: Linear
+    let output: Linear
+    let outputNorm: LayerNorm
+
+    init(_ w: WeightScope, hiddenSize c: Int, intermediateSize: Int, eps: Double, suffix: String = "") throws {
+        intermediate = try w.linear("intermediate\(suffix).dense", in: c, out: intermediateSize)
+        output = try w.linear("output\(suffix).dense", in: intermediateSize, out: c)
+        outputNorm = try w.layerNorm("output\(suffix).LayerNorm", size: c, eps: eps)
+    }
+
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let m = intermediate(x)  // [B, T, C] -> [B, T, I]
+        m.geluInPlace()
+        let h = output(m)  // [B, T, I] -> [B, T, C]
+        h.addInPlace(x)
+        return outputNorm(h)
+    }
+}
+
 /// One BERT layer with causal self-attention, cross-attention to the image and the feed-forward
 /// block. Port of transformers `BlipTextLayer` (`BlipTextAttention`, `BlipTextIntermediate`,
 /// `BlipTextOutput`).
 struct BlipTextLayer: Sendable {
     let attention: BlipTextAttentionBlock
     let crossAttention: BlipTextAttentionBlock?
-    let intermediate: Linear
-    let output: Linear
-    let outputNorm: LayerNorm
+    let feedForward: BertFeedForward
 
     init(_ w: WeightScope, config: BlipTextConfig, crossAttention hasCross: Bool) throws {
         let c = config.hiddenSize
@@ -81,18 +102,7 @@ struct BlipTextLayer: Sendable {
         crossAttention = hasCross
             ? try BlipTextAttentionBlock(w.scope("crossattention"), config: config, keyValueSize: config.encoderHiddenSize)
             : nil
-        intermediate = try w.linear("intermediate.dense", in: c, out: config.intermediateSize)
-        output = try w.linear("output.dense", in: config.intermediateSize, out: c)
-        outputNorm = try w.layerNorm("output.LayerNorm", size: c, eps: config.layerNormEps)
-    }
-
-    /// Feed-forward block: LayerNorm(W2 gelu(W1 x) + x)
-    func feedForward(_ x: Tensor) -> Tensor {
-        let m = intermediate(x)  // [B, T, C] -> [B, T, I]
-        m.geluInPlace()
-        let h = output(m)  // [B, T, I] -> [B, T, C]
-        h.addInPlace(x)
-        return outputNorm(h)
+        feedForward = try BertFeedForward(w, hiddenSize: c, intermediateSize: config.intermediateSize, eps: config.layerNormEps)
     }
 }
 

@@ -20,13 +20,17 @@ public struct OfficialBlipCheckpoint {
     /// The model a checkpoint is read as.
     public enum Task: String, Sendable, CaseIterable {
         case caption, vqa, itm
+        /// NLVR2 (official `blip_nlvr`): no transformers class; read by `BlipForNLVR`.
+        case nlvr
 
-        /// transformers' class of the task (config.json `architectures`).
+        /// transformers' class of the task (config.json `architectures`; `BlipForNLVR` is this
+        /// package's own).
         public var architecture: String {
             switch self {
             case .caption: return "BlipForConditionalGeneration"
             case .vqa: return "BlipForQuestionAnswering"
             case .itm: return "BlipForImageTextRetrieval"
+            case .nlvr: return "BlipForNLVR"
             }
         }
 
@@ -35,13 +39,14 @@ public struct OfficialBlipCheckpoint {
             case .caption: return ["visual_encoder", "text_decoder"]
             case .vqa: return ["visual_encoder", "text_encoder", "text_decoder"]
             case .itm: return ["visual_encoder", "text_encoder", "vision_proj", "text_proj", "itm_head"]
+            case .nlvr: return ["visual_encoder", "text_encoder", "cls_head"]
             }
         }
     }
 
     /// Every top-level module or tensor of official BLIP models.
     static let knownModules: Set<String> = [
-        "visual_encoder", "text_encoder", "text_decoder", "vision_proj", "text_proj", "itm_head",
+        "visual_encoder", "text_encoder", "text_decoder", "vision_proj", "text_proj", "itm_head", "cls_head",
         "visual_encoder_m", "text_encoder_m", "text_decoder_m", "vision_proj_m", "text_proj_m",
         "image_queue", "text_queue", "idx_queue", "ptr_queue", "temp",
     ]
@@ -74,7 +79,9 @@ public struct OfficialBlipCheckpoint {
         } else {
             let candidates = Task.allCases.filter { Set($0.modules).isSubset(of: modules) }
             // A checkpoint with a decoder and an encoder but no ITM head is VQA; one with all is pretraining.
-            let exact = candidates.filter { t in modules.subtracting(t.modules).isDisjoint(with: ["text_decoder", "text_encoder", "itm_head"]) }
+            let exact = candidates.filter { t in
+                modules.subtracting(t.modules).isDisjoint(with: ["text_decoder", "text_encoder", "itm_head", "cls_head"])
+            }
             guard exact.count == 1 else {
                 throw BlipModelError.unsupportedModel("\(path) holds the modules of "
                     + (candidates.isEmpty ? "no BLIP task" : candidates.map(\.rawValue).joined(separator: ", "))
@@ -156,6 +163,9 @@ public struct OfficialBlipCheckpoint {
         v.numAttentionHeads = max(1, pos[2] / 64)
         v.intermediateSize = try shape("visual_encoder.blocks.0.mlp.fc1.weight")[0]
         v.imageSize = imageSize ?? grid * patch[2]
+        // Official BLIP's ViT uses LayerNorm eps 1e-6; transformers' BLIP configs (and so the
+        // converted tasks) say 1e-5. NLVR2 has no transformers class: it keeps the official value.
+        if task == .nlvr { v.layerNormEps = 1e-6 }
         guard v.imageSize % v.patchSize == 0, v.imageSize > 0 else {
             throw BlipModelError.invalidInput("image size \(v.imageSize) is not a multiple of the patch size \(v.patchSize)")
         }
@@ -169,7 +179,8 @@ public struct OfficialBlipCheckpoint {
         t.numAttentionHeads = max(1, words[1] / 64)
         t.intermediateSize = try shape(text + "encoder.layer.0.intermediate.dense.weight")[0]
         t.maxPositionEmbeddings = try shape(text + "embeddings.position_embeddings.weight")[0]
-        t.encoderHiddenSize = try shape(text + "encoder.layer.0.crossattention.self.key.weight")[1]
+        let cross = task == .nlvr ? "self0" : "self"  // NLVR2's first branch
+        t.encoderHiddenSize = try shape(text + "encoder.layer.0.crossattention.\(cross).key.weight")[1]
         config.textConfig = t
         if task == .itm { config.imageTextHiddenSize = try shape("vision_proj.weight")[0] }
         return (config, grid * patch[2])
