@@ -123,9 +123,12 @@ let package = Package(
                           path: "Sources/Fuzz/FuzzMultipart"),
         .executableTarget(name: "FuzzJSONBody", dependencies: ["BlipServer", "FuzzSupport"],
                           path: "Sources/Fuzz/FuzzJSONBody"),
+        .executableTarget(name: "FuzzTorchCheckpoint", dependencies: ["Tensor", "FuzzSupport"],
+                          path: "Sources/Fuzz/FuzzTorchCheckpoint"),
         .testTarget(
             name: "FuzzHarnessTests",
-            dependencies: ["FuzzSafeTensors", "FuzzImage", "FuzzTokenizer", "FuzzConfig", "FuzzMultipart", "FuzzJSONBody"]
+            dependencies: ["FuzzSafeTensors", "FuzzImage", "FuzzTokenizer", "FuzzConfig", "FuzzMultipart", "FuzzJSONBody",
+                           "FuzzTorchCheckpoint"]
         ),
         .testTarget(
             name: "BlipServerTests",

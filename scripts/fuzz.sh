@@ -2,7 +2,7 @@
 # Runs one libFuzzer harness (Sources/Fuzz) for SECONDS.
 #
 #   scripts/fuzz.sh TARGET [SECONDS] [libFuzzer options...]
-#   TARGET: FuzzSafeTensors FuzzImage FuzzTokenizer FuzzConfig FuzzMultipart FuzzJSONBody
+#   TARGET: FuzzSafeTensors FuzzImage FuzzTokenizer FuzzConfig FuzzMultipart FuzzJSONBody FuzzTorchCheckpoint
 #
 # Builds TARGET in release with -sanitize=fuzzer,address (Swift modules, also C targets through -Xcc) and
 # explicit coverage (edge, inline 8-bit counters, PC table, comparison tracing) into .build-fuzz, seeds
@@ -26,6 +26,7 @@ case "$target" in
     FuzzConfig) max_len=8192 ;;
     FuzzMultipart) max_len=16384 ;;
     FuzzJSONBody) max_len=16384 ;;
+    FuzzTorchCheckpoint) max_len=65536 ;;
     *) echo "fuzz.sh: unknown target $target" >&2; exit 2 ;;
 esac
 

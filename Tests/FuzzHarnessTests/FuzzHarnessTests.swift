@@ -4,7 +4,8 @@ import XCTest
 /// Runs every fuzz harness (normal build: replay mode) over its committed seeds, so the harnesses keep
 /// building and every seed goes through its parser without a trap. Fuzzing itself is scripts/fuzz.sh.
 final class FuzzHarnessTests: XCTestCase {
-    static let targets = ["FuzzSafeTensors", "FuzzImage", "FuzzTokenizer", "FuzzConfig", "FuzzMultipart", "FuzzJSONBody"]
+    static let targets = ["FuzzSafeTensors", "FuzzImage", "FuzzTokenizer", "FuzzConfig", "FuzzMultipart", "FuzzJSONBody",
+                          "FuzzTorchCheckpoint"]
 
     func executable(_ name: String) throws -> URL {
         var folders = [Bundle(for: Self.self).bundleURL, Bundle.main.bundleURL,
