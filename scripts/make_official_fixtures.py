@@ -113,6 +113,11 @@ def make(out):
     torch.save({"model": small("visual_encoder.cls_token", "text_decoder.bert.x", "text_encoder.x", "itm_head.weight",
                                "vision_proj.weight", "text_proj.weight", "visual_encoder_m.cls_token", "image_queue")},
                out / "pretrain_like.pth")
+    # Hostile shapes: a 0-d position embedding, and an empty key.
+    torch.save({"model": collections.OrderedDict([("visual_encoder.pos_embed", torch.tensor(0.0)),
+                                                  ("visual_encoder.patch_embed.proj.weight", torch.zeros(2)),
+                                                  ("text_decoder.bert.x", torch.zeros(2))])}, out / "bad_shapes.pth")
+    torch.save({"model": collections.OrderedDict([("", torch.zeros(1))])}, out / "empty_key.pth")
     # transformers' own names in torch's format (a hub repository with pytorch_model.bin only).
     torch.save(collections.OrderedDict(sorted(load_file(str(FIXTURES / "tiny-blip2-itm-matcher/model.safetensors")).items())),
                out / "blip2_itm_pytorch_model.bin")

@@ -65,7 +65,7 @@ struct ConvertCommand: ParsableCommand {
                     + (v.imageSize != checkpoint.checkpointImageSize ? " (position embeddings resized from \(checkpoint.checkpointImageSize)²)" : ""))
             }
             if !checkpoint.unusedByTask.isEmpty {
-                let modules = Set(checkpoint.unusedByTask.map { String($0.split(separator: ".")[0]) }).sorted()
+                let modules = Set(checkpoint.unusedByTask.map { $0.split(separator: ".").first.map(String.init) ?? "" }).sorted()
                 printError("left out \(checkpoint.unusedByTask.count) tensors the \(checkpoint.task.rawValue) model does not use: "
                     + modules.joined(separator: ", "))
             }

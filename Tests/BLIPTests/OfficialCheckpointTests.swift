@@ -84,6 +84,12 @@ final class OfficialCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("unknown_key.pth"))) { error in
             XCTAssertTrue("\(error)".contains("head.weight belongs to no official BLIP module"), "\(error)")
         }
+        XCTAssertThrowsError(try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("bad_shapes.pth"))) { error in
+            XCTAssertTrue("\(error)".contains("visual_encoder.pos_embed has shape []"), "\(error)")
+        }
+        XCTAssertThrowsError(try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("empty_key.pth"))) { error in
+            XCTAssertTrue("\(error)".contains("belongs to no official BLIP module"), "\(error)")
+        }
         XCTAssertThrowsError(try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("tiny_caption.pth"), task: .itm)) { error in
             XCTAssertTrue("\(error)".contains("has no text_encoder"), "\(error)")
         }

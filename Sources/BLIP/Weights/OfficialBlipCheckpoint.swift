@@ -68,8 +68,8 @@ public struct OfficialBlipCheckpoint {
     public init(url: URL, task: Task? = nil, imageSize: Int? = nil, config given: BlipConfig? = nil) throws {
         let file = try TorchCheckpointFile(url: url)
         let path = url.path
-        let modules = Set(file.names.map { String($0.split(separator: ".", maxSplits: 1)[0]) })
-        if let unknown = file.names.first(where: { !Self.knownModules.contains(String($0.split(separator: ".", maxSplits: 1)[0])) }) {
+        let modules = Set(file.names.map(Self.module))
+        if let unknown = file.names.first(where: { !Self.knownModules.contains(Self.module($0)) }) {
             throw BlipModelError.unsupportedModel("\(path): \(unknown) belongs to no official BLIP module (known: "
                 + Self.knownModules.sorted().joined(separator: ", ") + ")")
         }
@@ -95,7 +95,7 @@ public struct OfficialBlipCheckpoint {
         let taskModules = Set(chosen.modules)
         var map = [String: String](), unused = [String]()
         for key in file.names {
-            if taskModules.contains(String(key.split(separator: ".", maxSplits: 1)[0])) {
+            if taskModules.contains(Self.module(key)) {
                 map[Self.transformersName(key)] = key
             } else {
                 unused.append(key)
@@ -114,6 +114,9 @@ public struct OfficialBlipCheckpoint {
         self.checkpointImageSize = trained
         self.sourceFor = map
     }
+
+    /// The top-level module of a key ("" for an empty one).
+    static func module(_ key: String) -> String { key.split(separator: ".", maxSplits: 1).first.map(String.init) ?? "" }
 
     /// transformers' name of an official key (transformers' `rename_key`).
     public static func transformersName(_ key: String) -> String {
@@ -136,20 +139,23 @@ public struct OfficialBlipCheckpoint {
     // MARK: - Config from shapes
 
     static func config(_ file: TorchCheckpointFile, task: Task, imageSize: Int?, source: String) throws -> (BlipConfig, Int) {
-        func shape(_ key: String) throws -> [Int] {
+        func shape(_ key: String, rank: Int = 2) throws -> [Int] {
             guard let info = file.info(key) else { throw BlipModelError.missingWeight("\(key) (in \(source))") }
+            guard info.shape.count == rank, info.shape.allSatisfy({ $0 > 0 }) else {
+                throw BlipModelError.unsupportedModel("\(source): \(key) has shape \(info.shape), not a \(rank)-d weight")
+            }
             return info.shape
         }
         func layers(_ prefix: String) -> Int {
             Set(file.names.compactMap { name -> Int? in
                 guard name.hasPrefix(prefix) else { return nil }
-                return Int(name.dropFirst(prefix.count).split(separator: ".")[0])
+                return name.dropFirst(prefix.count).split(separator: ".").first.flatMap { Int($0) }
             }).count
         }
         var config = BlipConfig()
         config.architectures = [task.architecture]
-        let pos = try shape("visual_encoder.pos_embed"), patch = try shape("visual_encoder.patch_embed.proj.weight")
-        guard pos.count == 3, patch.count == 4, patch[2] == patch[3], patch[2] > 0 else {
+        let pos = try shape("visual_encoder.pos_embed", rank: 3), patch = try shape("visual_encoder.patch_embed.proj.weight", rank: 4)
+        guard pos[1] >= 2, patch[2] == patch[3] else {
             throw BlipModelError.unsupportedModel("\(source): pos_embed \(pos) / patch_embed \(patch) are not a ViT's")
         }
         let grid = Int(Double(pos[1] - 1).squareRoot())
@@ -207,8 +213,9 @@ struct OfficialBlipWeights: WeightStore {
     /// Position embeddings [1, 1 + g², C] with the grid resized to `grid` × `grid` (official
     /// `interpolate_pos_embed`: the class token kept, the grid bicubic); unchanged when equal.
     static func resizedPositions(_ pos: Tensor, grid: Int) -> Tensor {
+        guard pos.rank == 3, pos.shape[1] >= 2, grid > 0 else { return pos }  // the loader's shape check names it
         let c = pos.shape[2], old = Int(Double(pos.shape[1] - 1).squareRoot())
-        guard old != grid, old > 0 else { return pos }
+        guard old != grid, old > 0, old * old == pos.shape[1] - 1 else { return pos }
         let p = pos.contiguous()
         let planes = Tensor(uninitializedShape: [1, c, old, old])  // [1, g², C] → [1, C, g, g]
         for i in 0..<(old * old) {
