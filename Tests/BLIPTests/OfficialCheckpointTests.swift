@@ -34,6 +34,31 @@ final class OfficialCheckpointTests: XCTestCase {
         }
     }
 
+    /// mmpretrain's converted BLIP checkpoints (`BlipCaption`: `visual_encoder` as its
+    /// `VisionTransformer` names it, `seq_gen_head.decoder`) map to the same transformers names.
+    func testMmpretrainNamesMapToTransformers() {
+        let cases = [
+            ("visual_encoder.patch_embed.projection.weight", "vision_model.embeddings.patch_embedding.weight"),
+            ("visual_encoder.layers.4.ln1.bias", "vision_model.encoder.layers.4.layer_norm1.bias"),
+            ("visual_encoder.layers.4.ln2.weight", "vision_model.encoder.layers.4.layer_norm2.weight"),
+            ("visual_encoder.layers.0.attn.qkv.weight", "vision_model.encoder.layers.0.self_attn.qkv.weight"),
+            ("visual_encoder.layers.0.attn.proj.bias", "vision_model.encoder.layers.0.self_attn.projection.bias"),
+            ("visual_encoder.layers.11.ffn.layers.0.0.weight", "vision_model.encoder.layers.11.mlp.fc1.weight"),
+            ("visual_encoder.layers.11.ffn.layers.1.bias", "vision_model.encoder.layers.11.mlp.fc2.bias"),
+            ("visual_encoder.ln1.weight", "vision_model.post_layernorm.weight"),
+            ("visual_encoder.pos_embed", "vision_model.embeddings.position_embedding"),
+            ("seq_gen_head.decoder.bert.encoder.layer.3.crossattention.self.key.weight",
+             "text_decoder.bert.encoder.layer.3.crossattention.self.key.weight"),
+            ("seq_gen_head.decoder.cls.predictions.bias", "text_decoder.cls.predictions.bias"),
+            // Official names pass through unchanged.
+            ("visual_encoder.blocks.2.norm1.weight", "vision_model.encoder.layers.2.layer_norm1.weight"),
+        ]
+        for (mmpretrain, transformers) in cases {
+            XCTAssertEqual(OfficialBlipCheckpoint.transformersName(OfficialBlipCheckpoint.officialName(mmpretrain: mmpretrain)),
+                           transformers, mmpretrain)
+        }
+    }
+
     /// The caption checkpoint reads as the tiny captioner: every tensor equal, config from shapes.
     func testCaptionCheckpointEqualsTheTransformersModel() throws {
         let checkpoint = try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("tiny_caption.pth"))

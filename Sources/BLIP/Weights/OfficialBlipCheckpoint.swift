@@ -68,8 +68,12 @@ public struct OfficialBlipCheckpoint {
     public init(url: URL, task: Task? = nil, imageSize: Int? = nil, config given: BlipConfig? = nil) throws {
         let file = try TorchCheckpointFile(url: url)
         let path = url.path
-        let modules = Set(file.names.map(Self.module))
-        if let unknown = file.names.first(where: { !Self.knownModules.contains(Self.module($0)) }) {
+        // mmpretrain's converted checkpoints name the same tensors otherwise: read them as official.
+        var fileKey = [String: String]()
+        for key in file.names { fileKey[Self.officialName(mmpretrain: key)] = key }
+        let names = file.names.map { Self.officialName(mmpretrain: $0) }
+        let modules = Set(names.map(Self.module))
+        if let unknown = names.first(where: { !Self.knownModules.contains(Self.module($0)) }) {
             throw BlipModelError.unsupportedModel("\(path): \(unknown) belongs to no official BLIP module (known: "
                 + Self.knownModules.sorted().joined(separator: ", ") + ")")
         }
@@ -94,14 +98,15 @@ public struct OfficialBlipCheckpoint {
         }
         let taskModules = Set(chosen.modules)
         var map = [String: String](), unused = [String]()
-        for key in file.names {
+        for key in names {
             if taskModules.contains(Self.module(key)) {
-                map[Self.transformersName(key)] = key
+                map[Self.transformersName(key)] = fileKey[key]
             } else {
                 unused.append(key)
             }
         }
-        var (config, trained) = try Self.config(file, task: chosen, imageSize: imageSize, source: path)
+        var (config, trained) = try Self.config(names: names, info: { fileKey[$0].flatMap(file.info) }, task: chosen,
+                                                imageSize: imageSize, source: path)
         if var given {
             given.architectures = [chosen.architecture]
             if let imageSize { given.visionConfig.imageSize = imageSize }
@@ -113,6 +118,27 @@ public struct OfficialBlipCheckpoint {
         self.unusedByTask = unused
         self.checkpointImageSize = trained
         self.sourceFor = map
+    }
+
+    /// The official name of an mmpretrain key (its converted BLIP checkpoints: `BlipCaption`'s
+    /// `seq_gen_head.decoder` is the text decoder; its `VisionTransformer` names
+    /// `patch_embed.projection`, `layers.N.ln1/ln2`, `ffn.layers.0.0` / `ffn.layers.1` and the final
+    /// `ln1`); official keys are returned as they are.
+    static func officialName(mmpretrain key: String) -> String {
+        if key.hasPrefix("seq_gen_head.decoder.") { return "text_decoder." + key.dropFirst("seq_gen_head.decoder.".count) }
+        guard key.hasPrefix("visual_encoder."), !key.hasPrefix("visual_encoder.blocks.") else { return key }
+        var k = String(key.dropFirst("visual_encoder.".count))
+        if k.hasPrefix("patch_embed.projection.") {
+            k = "patch_embed.proj." + k.dropFirst("patch_embed.projection.".count)
+        } else if k.hasPrefix("ln1.") {
+            k = "norm." + k.dropFirst("ln1.".count)
+        } else if k.hasPrefix("layers.") {
+            k = "blocks." + k.dropFirst("layers.".count)
+            for (from, to) in [(".ln1.", ".norm1."), (".ln2.", ".norm2."), (".ffn.layers.0.0.", ".mlp.fc1."), (".ffn.layers.1.", ".mlp.fc2.")] {
+                k = k.replacingOccurrences(of: from, with: to)
+            }
+        }
+        return "visual_encoder." + k
     }
 
     /// The top-level module of a key ("" for an empty one).
@@ -138,16 +164,17 @@ public struct OfficialBlipCheckpoint {
 
     // MARK: - Config from shapes
 
-    static func config(_ file: TorchCheckpointFile, task: Task, imageSize: Int?, source: String) throws -> (BlipConfig, Int) {
+    static func config(names: [String], info: (String) -> TorchTensorInfo?, task: Task, imageSize: Int?,
+                       source: String) throws -> (BlipConfig, Int) {
         func shape(_ key: String, rank: Int = 2) throws -> [Int] {
-            guard let info = file.info(key) else { throw BlipModelError.missingWeight("\(key) (in \(source))") }
+            guard let info = info(key) else { throw BlipModelError.missingWeight("\(key) (in \(source))") }
             guard info.shape.count == rank, info.shape.allSatisfy({ $0 > 0 }) else {
                 throw BlipModelError.unsupportedModel("\(source): \(key) has shape \(info.shape), not a \(rank)-d weight")
             }
             return info.shape
         }
         func layers(_ prefix: String) -> Int {
-            Set(file.names.compactMap { name -> Int? in
+            Set(names.compactMap { name -> Int? in
                 guard name.hasPrefix(prefix) else { return nil }
                 return name.dropFirst(prefix.count).split(separator: ".").first.flatMap { Int($0) }
             }).count
