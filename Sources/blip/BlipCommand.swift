@@ -10,5 +10,5 @@ struct BlipCommand: ParsableCommand {
         version: blipVersion,
         subcommands: [CaptionCommand.self, VQACommand.self, MatchCommand.self, EmbedCommand.self, IndexCommand.self,
                       CapFiltCommand.self, EvalCommand.self, TokenizeCommand.self, PreprocessCommand.self, DumpCommand.self, BenchCommand.self, ServeCommand.self,
-                      DownloadCommand.self, ModelsCommand.self, ConvertCommand.self, NLVRCommand.self])
+                      DownloadCommand.self, ModelsCommand.self, ConvertCommand.self, NLVRCommand.self, GroundCommand.self])
 }

@@ -83,3 +83,25 @@ extension CLITests {
         XCTAssertTrue(wrong.stderr.contains("has no text_encoder"), wrong.stderr)
     }
 }
+
+extension CLITests {
+    /// `blip ground` prints mmpretrain's box and draws it into a PNG.
+    func testGround() throws {
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: official.appendingPathComponent("grounding_expected.json")))
+            as? [String: Any])
+        let c = try XCTUnwrap((root["cases"] as? [[String: Any]])?.first)
+        let dir = try temporaryDirectory()
+        let png = dir.appendingPathComponent("box.png")
+        let image = Self.fixtures.appendingPathComponent("tiny/images/\(c["image"] as! String)").path
+        let result = try run(["ground", "--model", official.appendingPathComponent("tiny_grounding.pth").path,
+                              "--tokenizer", official.appendingPathComponent("grounding-tokenizer").path, "--json",
+                              "--draw", png.path, image, c["phrase"] as! String])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let out = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(out["tokens"] as? [Int], c["box_tokens"] as? [Int])
+        for (a, b) in zip(out["box"] as! [Double], c["box_pixels"] as! [Double]) { XCTAssertEqual(a, b, accuracy: 1e-3) }
+        let drawn = try Data(contentsOf: png)
+        XCTAssertEqual(Array(drawn.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["box.png"])  // no partial file left
+    }
+}

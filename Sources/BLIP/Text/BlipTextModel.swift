@@ -158,11 +158,26 @@ public struct BlipTextModel: Sendable {
     /// - `cache.keyMask`: additive padding mask per row over all cached + new positions.
     public func forward(_ ids: [[Int]], cache: inout TextKVCache, cross: CrossAttentionKV?,
                         causal: Bool = true) -> Tensor {
-        let b = ids.count, t = ids.first?.count ?? 0, c = config.hiddenSize
+        forward(embedded: embeddings(ids, past: cache.length), cache: &cache, cross: cross, causal: causal)
+    }
+
+    /// Bidirectional encoding of input embeddings [B, T, C] (the embedding layer skipped), as
+    /// BLIP's `BertModel(encoder_embeds=…)` runs a multimodal encoder over another encoder's
+    /// output (mmpretrain's grounding model) -> [B, T, C].
+    public func encode(embeddings x: Tensor, attentionMask: [[Int]]? = nil, cross: CrossAttentionKV?) -> Tensor {
+        var cache = TextKVCache(batch: x.shape[0], layers: config.numHiddenLayers, width: config.hiddenSize,
+                                capacity: max(1, x.shape[1]))
+        if let attentionMask { cache.appendMask(attentionMask) }
+        return forward(embedded: x.contiguous(), cache: &cache, cross: cross, causal: false)
+    }
+
+    /// `forward` of embedded tokens x [B, T, C].
+    func forward(embedded input: Tensor, cache: inout TextKVCache, cross: CrossAttentionKV?, causal: Bool) -> Tensor {
+        let b = input.shape[0], t = input.shape[1], c = config.hiddenSize
         let past = cache.length
         precondition(b == cache.batch, "batch \(b) does not match the cache's \(cache.batch)")
         cache.reserve(past + t)
-        var x = embeddings(ids, past: past)
+        var x = input
         let total = past + t
         let scores = TensorStorage(uninitializedCount: max(1, b) * t * max(total, cross?.length ?? 0))
         cache.extendMask(to: total)

@@ -22,6 +22,8 @@ public struct OfficialBlipCheckpoint {
         case caption, vqa, itm
         /// NLVR2 (official `blip_nlvr`): no transformers class; read by `BlipForNLVR`.
         case nlvr
+        /// Visual grounding (mmpretrain `BlipGrounding`): read by `BlipForGrounding`.
+        case grounding
 
         /// transformers' class of the task (config.json `architectures`; `BlipForNLVR` is this
         /// package's own).
@@ -31,6 +33,7 @@ public struct OfficialBlipCheckpoint {
             case .vqa: return "BlipForQuestionAnswering"
             case .itm: return "BlipForImageTextRetrieval"
             case .nlvr: return "BlipForNLVR"
+            case .grounding: return "BlipForGrounding"
             }
         }
 
@@ -40,6 +43,7 @@ public struct OfficialBlipCheckpoint {
             case .vqa: return ["visual_encoder", "text_encoder", "text_decoder"]
             case .itm: return ["visual_encoder", "text_encoder", "vision_proj", "text_proj", "itm_head"]
             case .nlvr: return ["visual_encoder", "text_encoder", "cls_head"]
+            case .grounding: return ["visual_encoder", "text_encoder", "multimodal_encoder", "grounding_head"]
             }
         }
     }
@@ -47,6 +51,7 @@ public struct OfficialBlipCheckpoint {
     /// Every top-level module or tensor of official BLIP models.
     static let knownModules: Set<String> = [
         "visual_encoder", "text_encoder", "text_decoder", "vision_proj", "text_proj", "itm_head", "cls_head",
+        "multimodal_encoder", "grounding_head",
         "visual_encoder_m", "text_encoder_m", "text_decoder_m", "vision_proj_m", "text_proj_m",
         "image_queue", "text_queue", "idx_queue", "ptr_queue", "temp",
     ]
@@ -84,7 +89,8 @@ public struct OfficialBlipCheckpoint {
             let candidates = Task.allCases.filter { Set($0.modules).isSubset(of: modules) }
             // A checkpoint with a decoder and an encoder but no ITM head is VQA; one with all is pretraining.
             let exact = candidates.filter { t in
-                modules.subtracting(t.modules).isDisjoint(with: ["text_decoder", "text_encoder", "itm_head", "cls_head"])
+                modules.subtracting(t.modules).isDisjoint(with: ["text_decoder", "text_encoder", "itm_head", "cls_head",
+                                                                 "multimodal_encoder", "grounding_head"])
             }
             guard exact.count == 1 else {
                 throw BlipModelError.unsupportedModel("\(path) holds the modules of "
@@ -196,9 +202,10 @@ public struct OfficialBlipCheckpoint {
         v.numAttentionHeads = max(1, pos[2] / 64)
         v.intermediateSize = try shape("visual_encoder.blocks.0.mlp.fc1.weight")[0]
         v.imageSize = imageSize ?? grid * patch[2]
-        // Official BLIP's ViT uses LayerNorm eps 1e-6; transformers' BLIP configs (and so the
-        // converted tasks) say 1e-5. NLVR2 has no transformers class: it keeps the official value.
-        if task == .nlvr { v.layerNormEps = 1e-6 }
+        // Official BLIP's ViT (and mmpretrain's) uses LayerNorm eps 1e-6; transformers' BLIP configs
+        // (and so the converted tasks) say 1e-5. NLVR2 and grounding have no transformers class:
+        // they keep the official value.
+        if task == .nlvr || task == .grounding { v.layerNormEps = 1e-6 }
         guard v.imageSize % v.patchSize == 0, v.imageSize > 0 else {
             throw BlipModelError.invalidInput("image size \(v.imageSize) is not a multiple of the patch size \(v.patchSize)")
         }

@@ -14,8 +14,9 @@ extension OfficialBlipCheckpoint {
     /// behind.
     public func writeTransformersDirectory(_ output: URL, tokenizerDirectory: URL) throws {
         let fm = FileManager.default
-        guard task != .nlvr else {
-            throw BlipModelError.unsupportedModel("NLVR2 has no transformers class to convert to: give the .pth to `blip nlvr2` as it is")
+        guard task != .nlvr, task != .grounding else {
+            throw BlipModelError.unsupportedModel("\(task == .nlvr ? "NLVR2" : "grounding") has no transformers class to convert to: "
+                + "give the .pth to `blip \(task == .nlvr ? "nlvr2" : "ground")` as it is")
         }
         guard !fm.fileExists(atPath: output.path) else {
             throw BlipModelError.invalidInput("\(output.path) exists already: give a new directory")
@@ -70,7 +71,7 @@ extension OfficialBlipCheckpoint {
         case .caption: _ = try BlipCaptioner(modelDirectory: directory)
         case .vqa: _ = try BlipQuestionAnswerer(modelDirectory: directory)
         case .itm: _ = try BlipImageTextMatcher(modelDirectory: directory)
-        case .nlvr: break  // refused before anything is written
+        case .nlvr, .grounding: break  // refused before anything is written
         }
     }
 }
