@@ -46,6 +46,13 @@ let package = Package(
                 .linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp"),
             ]
         ),
+        // Thin C shim over FFmpeg's libavformat, libavcodec and libswscale (Debian -dev packages): video frames.
+        .target(
+            name: "CVideoCodecs",
+            linkerSettings: [
+                .linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("swscale"), .linkedLibrary("avutil"),
+            ]
+        ),
         .target(
             name: "Tensor",
             dependencies: blasDependencies + ["CKernels"]
@@ -53,7 +60,7 @@ let package = Package(
         .target(
             name: "BLIP",
             // BLIPHub (Foundation only) for the `init(pretrained:)` initialisers by hub id.
-            dependencies: ["Tensor", "CImageCodecs", "BLIPHub"]
+            dependencies: ["Tensor", "CImageCodecs", "CVideoCodecs", "BLIPHub"]
         ),
         // Persistent image-text retrieval index (SQLite through GRDB); keeps GRDB out of BLIP.
         .target(

@@ -11,7 +11,10 @@ struct MatchCommand: ParsableCommand {
         discussion: """
             Prints one line per text: image, text, ITM probability, ITC cosine (tab-separated), or with \
             --json {"image", "text", "itm_probability", "itc_cosine"}. A BLIP-2 model's ITC cosine is the \
-            best of its 32 query vectors'.
+            best of its 32 query vectors'. A video (.mp4, .mov, .avi, .mkv, .webm, …; BLIP models) is \
+            scored as official BLIP's zero-shot video retrieval: --frames frames sampled as its \
+            video_dataset.py does, ITC on the mean of their projected [CLS], ITM ([ENC] first) over all \
+            their states; --json adds "itm_logits" and "score" (ITM logit + ITC).
             """)
 
     @OptionGroup var modelOption: ModelOption<RetrievalModel>
@@ -28,9 +31,12 @@ struct MatchCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Time the whole match (image decoding excluded) this many times; the median goes to stderr.")
     var `repeat`: Int?
 
+    @Option(parsing: .unconditional, help: "Frames sampled from a video.")
+    var frames = 8
+
     @OptionGroup var imageOptions: ImageInputOptions
 
-    @Argument(help: "Image file (JPEG, PNG, WebP).")
+    @Argument(help: "Image file (JPEG, PNG, WebP) or video.")
     var image: String
 
     @Argument(help: "Texts to match against the image.")
@@ -39,10 +45,29 @@ struct MatchCommand: ParsableCommand {
     func validate() throws {
         if texts.isEmpty { throw ValidationError("give at least one text after the image") }
         try checkOption("--repeat", `repeat`, 1...100_000)
+        try checkOption("--frames", frames, 1...64)
+    }
+
+    /// Official zero-shot video scores of every text (BLIP retrieval models).
+    func runVideo() throws {
+        let matcher = try BlipImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision,
+                                               compute: modelOption.compute)
+        let clip = try VideoFrames.load(URL(fileURLWithPath: image), frames: frames, maxPixels: imageOptions.maxPixels)
+        for (text, m) in zip(texts, try matcher.matchVideo(clip, texts: texts)) {
+            let probability = 1 / (1 + exp(m.itmLogits[0] - m.itmLogits[1]))
+            if json {
+                try printJSONLine(["video": image, "text": text, "itm_probability": jsonNumber(probability),
+                                   "itc_cosine": jsonNumber(m.itc), "itm_logits": m.itmLogits.map(jsonNumber),
+                                   "score": jsonNumber(m.score)])
+            } else {
+                print([image, text, String(format: "%.6f", probability), String(format: "%.6f", m.itc)].joined(separator: "\t"))
+            }
+        }
     }
 
     func run() throws {
         try reportingErrors {
+            if VideoFrames.isVideo(URL(fileURLWithPath: image)) { return try runVideo() }
             let matcher = try loadImageTextMatcher(modelDirectory: modelOption.url, precision: modelOption.precision,
                                                    compute: modelOption.compute)
             let rgb = try imageOptions.load(image)

@@ -105,3 +105,26 @@ extension CLITests {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["box.png"])  // no partial file left
     }
 }
+
+extension CLITests {
+    /// `blip match` with a video: official zero-shot video retrieval scores.
+    func testMatchAVideo() throws {
+        let video = Self.fixtures.appendingPathComponent("video")
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: video.appendingPathComponent("expected.json")))
+            as? [String: Any])
+        let cases = root["cases"] as! [[String: Any]]
+        let result = try run(["match", "--model", Self.fixtures.appendingPathComponent("tiny-itm").path, "--json",
+                              video.appendingPathComponent("clip.mov").path] + cases.map { $0["text"] as! String })
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(lines.count, cases.count)
+        for (line, c) in zip(lines, cases) {
+            XCTAssertEqual(line["score"] as! Double, c["score"] as! Double, accuracy: 1e-4)
+            XCTAssertEqual(line["itc_cosine"] as! Double, c["itc"] as! Double, accuracy: 1e-5)
+        }
+        let broken = try run(["match", "--model", Self.fixtures.appendingPathComponent("tiny-itm").path,
+                              video.appendingPathComponent("missing.mp4").path, "x"])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertTrue(broken.stderr.contains("no such file"), broken.stderr)
+    }
+}
