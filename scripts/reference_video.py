@@ -10,7 +10,9 @@ fixture (Tests/BLIPTests/Fixtures/tiny-itm, transformers' `BlipForImageTextRetri
 texts, the official scores: ITC = normalize(mean over frames of vision_proj(CLS)) · the text's
 ITC vector; ITM = itm_head of the text encoder (`[ENC]` first) cross-attending to all frames'
 states concatenated; score = ITM logit[1] + ITC. Frames are preprocessed by `BlipImageProcessor`
-(Pillow bicubic) where the official code lets decord resize them while decoding.
+(Pillow bicubic) where the official code lets decord resize them while decoding. Also `vqa`:
+greedy answers (4 to 6 new tokens) of the tiny VQA fixture to two questions about the clip,
+its question encoder cross-attending to every frame's states concatenated.
 """
 import argparse
 import json
@@ -73,7 +75,33 @@ def main():
             logits = model.itm_head(fused[:, 0, :])[0]
             itc = float(video @ text_embed)
             cases.append({"text": text, "itc": itc, "itm_logits": logits.tolist(), "score": float(logits[1]) + itc})
-    (out / "expected.json").write_text(json.dumps({"frame_count": vlen, "indices": indices, "cases": cases}, indent=1) + "\n")
+    # Video QA (BLIP's zero-shot video question answering): the VQA model's question encoder
+    # cross-attends to all frames' states concatenated; then transformers' answer generation.
+    from transformers import BlipForQuestionAnswering
+    vqa_dir = ROOT / "Tests/BLIPTests/Fixtures/tiny-vqa"
+    vqa = BlipForQuestionAnswering.from_pretrained(vqa_dir, dtype=torch.float32).eval()
+    vqa_tok = AutoTokenizer.from_pretrained(vqa_dir)
+    vqa_pixels = BlipImageProcessorPil.from_pretrained(vqa_dir)([Image.fromarray(decoded[i]) for i in indices],
+                                                                return_tensors="pt").pixel_values
+    answers = []
+    with torch.no_grad():
+        frames_states = vqa.vision_model(pixel_values=vqa_pixels).last_hidden_state
+        video_states = frames_states.reshape(1, -1, frames_states.shape[-1])
+        for question in ["what is in the video?", "is it moving?"]:
+            q = vqa_tok(question, return_tensors="pt")
+            question_states = vqa.text_encoder(input_ids=q.input_ids, attention_mask=q.attention_mask,
+                                               encoder_hidden_states=video_states,
+                                               encoder_attention_mask=torch.ones(video_states.shape[:-1], dtype=torch.long))[0]
+            ids = vqa.text_decoder.generate(input_ids=torch.full((1, 1), vqa.decoder_start_token_id),
+                                            eos_token_id=vqa.config.text_config.sep_token_id,
+                                            pad_token_id=vqa.config.text_config.pad_token_id,
+                                            encoder_hidden_states=question_states,
+                                            encoder_attention_mask=torch.ones(question_states.shape[:-1], dtype=torch.long),
+                                            max_new_tokens=6, min_new_tokens=4, do_sample=False, num_beams=1)
+            answers.append({"question": question, "token_ids": ids[0].tolist(),
+                            "answer": vqa_tok.decode(ids[0], skip_special_tokens=True)})
+    (out / "expected.json").write_text(json.dumps({"frame_count": vlen, "indices": indices, "cases": cases, "vqa": answers},
+                                                  indent=1) + "\n")
     print(f"wrote {out}: {vlen} frames, indices {indices}, {cases}")
 
 

@@ -31,6 +31,9 @@ struct VQACommand: ParsableCommand {
     @Flag(help: "One JSON object per question: {\"image\", \"question\", \"answer\", \"token_ids\"} (rank mode adds \"answers\": [{\"answer\", \"index\", \"probability\", \"score\"}]).")
     var json = false
 
+    @Option(parsing: .unconditional, help: "Frames sampled from a video (.mp4, .mov, …): asked about all of them at once.")
+    var frames = 8
+
     @OptionGroup var imageOptions: ImageInputOptions
 
     @Option(name: .customLong("question"), help: "A question (repeatable): asked about every image given.")
@@ -57,6 +60,7 @@ struct VQACommand: ParsableCommand {
             throw ValidationError("question \(empty + 1) is empty: ask something about the image")
         }
         try checkGenerationFlags(beams: beams, maxNewTokens: maxNewTokens, minNewTokens: minNewTokens)
+        try checkOption("--frames", frames, 1...64)
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if topK != nil && answers == nil { throw ValidationError("--top-k needs --answers") }
         if answers != nil && (beams != nil || maxNewTokens != nil || minNewTokens != nil) {
@@ -80,7 +84,10 @@ struct VQACommand: ParsableCommand {
             for image in images {
                 let encoding: VQAImageEncoding
                 do {
-                    encoding = try answerer.encode(imageOptions.load(image))
+                    let url = URL(fileURLWithPath: image)
+                    encoding = VideoFrames.isVideo(url)  // a video: all its sampled frames' states
+                        ? try answerer.encodeVideo(VideoFrames.load(url, frames: frames, maxPixels: imageOptions.maxPixels))
+                        : try answerer.encode(imageOptions.load(image))
                 } catch {
                     try output.failure(image: image, error)
                     failures += 1

@@ -128,3 +128,17 @@ extension CLITests {
         XCTAssertTrue(broken.stderr.contains("no such file"), broken.stderr)
     }
 }
+
+extension CLITests {
+    /// `blip vqa` with a video asks about all its sampled frames at once.
+    func testVQAAVideo() throws {
+        let video = Self.fixtures.appendingPathComponent("video")
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: video.appendingPathComponent("expected.json")))
+            as? [String: Any])
+        let c = try XCTUnwrap((root["vqa"] as? [[String: Any]])?.first)
+        let result = try run(["vqa", "--model", Self.fixtures.appendingPathComponent("tiny-vqa").path, "--max-new-tokens", "6",
+                              "--min-new-tokens", "4", "--beams", "1", video.appendingPathComponent("clip.mov").path, c["question"] as! String])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stdout, (c["answer"] as! String) + "\n")
+    }
+}

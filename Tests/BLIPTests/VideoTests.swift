@@ -59,3 +59,22 @@ final class VideoTests: XCTestCase {
         XCTAssertThrowsError(try VideoFrames.decode(Self.clip, indices: [999]))
     }
 }
+
+/// Video QA: the VQA model's question encoder over every sampled frame's states concatenated.
+final class VideoQATests: XCTestCase {
+    func testAnswersEqualTransformersOverTheConcatenatedFrames() throws {
+        let fixtures = VideoTests.fixtures
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("video/expected.json"))) as? [String: Any])
+        let answerer = try BlipQuestionAnswerer(modelDirectory: fixtures.appendingPathComponent("tiny-vqa"))
+        let video = try answerer.encodeVideo(VideoFrames.load(VideoTests.clip))
+        XCTAssertEqual(video.embeddings.shape[1], 8 * answerer.model.config.visionConfig.numPositions)
+        var options = GenerationOptions()
+        options.maxNewTokens = 6
+        options.minNewTokens = 4
+        for c in try XCTUnwrap(root["vqa"] as? [[String: Any]]) {
+            let answer = try answerer.answer(c["question"] as! String, image: video, options: options)
+            XCTAssertEqual(answer.tokenIds, c["token_ids"] as? [Int])
+            XCTAssertEqual(answer.text, c["answer"] as? String)
+        }
+    }
+}

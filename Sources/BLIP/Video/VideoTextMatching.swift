@@ -45,3 +45,18 @@ extension BlipImageTextMatcher {
         }
     }
 }
+
+extension BlipQuestionAnswerer {
+    /// Encodes a video for questions as BLIP's zero-shot video QA does: every frame through the ViT,
+    /// the question encoder cross-attending to all frames' states concatenated ([1, frames × N, C]).
+    public func encodeVideo(_ frames: [RGBImage]) throws -> VQAImageEncoding {
+        guard !frames.isEmpty else { throw BlipModelError.invalidInput("a video needs at least one frame") }
+        let states = try frames.map { frame -> Tensor in
+            let pixels = pixelValues(frame)
+            try model.visionModel.checkInput(pixels)
+            return model.imageEmbeddings(pixels)  // [1, N, C]
+        }
+        let video = Tensor.concat(states, dim: 1)  // [1, F·N, C]
+        return VQAImageEncoding(embeddings: video, crossAttention: model.imageCrossAttention(video))
+    }
+}
