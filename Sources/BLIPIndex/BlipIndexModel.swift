@@ -35,6 +35,15 @@ public struct BlipIndexModel: ImageTextRetrievalModel {
 
     public func embed(texts: [String]) throws -> [[Float]] { try matcher.textEmbeddings(texts) }
 
+    /// A BLIP model's video embedding: the normalised mean of the frames' projected [CLS], as
+    /// official zero-shot video retrieval computes its ITC vector.
+    public func embed(videoFrames: [RGBImage]) throws -> [Float] {
+        guard let blip = matcher as? BlipImageTextMatcher else {
+            throw ImageIndexError.invalidArgument("videos need a BLIP retrieval model (BLIP-2 video embeddings are not supported)")
+        }
+        return try blip.encodeVideo(videoFrames).embedding
+    }
+
     public func itmScores(images: [RGBImage], text: String) throws -> [Float] {
         // The vision encoder runs again here: encodings (≈ 42 MB each for BLIP-base) are not stored.
         try matcher.itmProbabilities(images: images, text: text, mode: mode)

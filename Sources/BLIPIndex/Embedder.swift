@@ -22,6 +22,28 @@ public protocol ImageEmbedder: Sendable {
     func embed(images: [RGBImage]) throws -> [[Float]]
     /// One L2-normalised embedding of length `dimension` per text, in order.
     func embed(texts: [String]) throws -> [[Float]]
+    /// The embedding of a video from its sampled frames (`imageVectorLength` floats). Default:
+    /// an error (the model embeds images only).
+    func embed(videoFrames: [RGBImage]) throws -> [Float]
+}
+
+/// What the index embeds for one file: an image, or a video's sampled frames.
+enum IndexMedia: Sendable {
+    case image(RGBImage)
+    case video([RGBImage])
+
+    /// Frames sampled from a video, as official BLIP's zero-shot video retrieval does.
+    static let videoFrames = 8
+
+    /// The image (or the video's first frame).
+    var first: RGBImage? {
+        switch self {
+        case .image(let image): return image
+        case .video(let frames): return frames.first
+        }
+    }
+    var width: Int { first?.width ?? 0 }
+    var height: Int { first?.height ?? 0 }
 }
 
 /// Optional second stage: BLIP's ITM (image-text matching) head re-scores the best ITC candidates.
@@ -39,6 +61,9 @@ public protocol ImageTextReranker: Sendable {
 
 extension ImageEmbedder {
     public var legacyIdentifiers: [String] { [] }
+    public func embed(videoFrames: [RGBImage]) throws -> [Float] {
+        throw ImageIndexError.invalidArgument("model \"\(modelIdentifier)\" does not embed videos")
+    }
     public var vectorsPerImage: Int { 1 }
     /// Floats stored per image (`vectorsPerImage × dimension`): the index's `dimension` column.
     public var imageVectorLength: Int { vectorsPerImage * dimension }

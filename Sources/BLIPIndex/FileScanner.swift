@@ -1,3 +1,4 @@
+import BLIP
 import Foundation
 
 #if canImport(Glibc)
@@ -55,7 +56,7 @@ public enum FileScanner {
                 guard fm.fileExists(atPath: child, isDirectory: &isDir) else { continue }  // dangling link
                 if isDir.boolValue {
                     walk(child)
-                } else if imageExtensions.contains((name as NSString).pathExtension.lowercased()) {
+                } else if imageExtensions.union(VideoFrames.extensions).contains((name as NSString).pathExtension.lowercased()) {
                     add(child)
                 }
             }

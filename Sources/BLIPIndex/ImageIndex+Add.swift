@@ -77,7 +77,7 @@ extension ImageIndex {
         var stat: (size: Int64, mtime: Int64)?
         var hash: String?
         var readError: String?
-        var image: Result<RGBImage, Error>?
+        var image: Result<IndexMedia, Error>?
     }
 
     private static func prepare(_ file: String, stored old: StoredFile?, rehash: Bool, maxPixels: Int,
@@ -96,7 +96,10 @@ extension ImageIndex {
         let hash = SHA256.hex(data)
         p.hash = hash
         if old?.hash != hash {
-            p.image = Result { try RGBImage(data: data, maxPixels: maxPixels, source: file, applyingExifOrientation: upright) }
+            let url = URL(fileURLWithPath: file)
+            p.image = VideoFrames.isVideo(url)
+                ? Result { .video(try VideoFrames.load(url, frames: IndexMedia.videoFrames, maxPixels: maxPixels)) }
+                : Result { .image(try RGBImage(data: data, maxPixels: maxPixels, source: file, applyingExifOrientation: upright)) }
         }
         return p
     }
@@ -122,7 +125,7 @@ extension ImageIndex {
 
     private struct Batch {
         var rows: [PendingRow] = []
-        var images: [RGBImage] = []
+        var images: [IndexMedia] = []
         var touches: [(path: String, size: Int64, mtime: Int64)] = []
         var deletions: [String] = []
         var byHash: [String: Int] = [:]  // content hash → index in rows
@@ -273,7 +276,7 @@ extension ImageIndex {
                                              height: height, embedding: vector, slot: nil,
                                              isUpdate: old != nil, isReuse: true))
             } else {
-                let image: RGBImage
+                let image: IndexMedia
                 do {
                     guard let decoded = prepared.image else { return }
                     image = try decoded.get()
@@ -327,7 +330,7 @@ extension ImageIndex {
             if let (vector, _, _) = try storedEmbedding(hash: row.hash, dimension: dimension) { found[slot] = vector }
         }
         if found.isEmpty { return }
-        var images: [RGBImage] = []
+        var images: [IndexMedia] = []
         var newSlot: [Int: Int] = [:]
         for (slot, image) in batch.images.enumerated() where found[slot] == nil {
             newSlot[slot] = images.count
@@ -346,9 +349,20 @@ extension ImageIndex {
         batch.images = images
     }
 
-    private func embedImages(_ images: [RGBImage], embedder: any ImageEmbedder) throws -> [[Float]] {
-        let vectors = try embedder.embed(images: images)
-        return try Self.validated(vectors, count: images.count, embedder: embedder, images: true)
+    /// The embeddings of a batch, in order: its images together, each video on its own.
+    private func embedImages(_ media: [IndexMedia], embedder: any ImageEmbedder) throws -> [[Float]] {
+        let stills = media.compactMap { if case .image(let image) = $0 { return image } else { return nil } }
+        var stillVectors = try embedder.embed(images: stills)[...]
+        guard stillVectors.count == stills.count else {
+            throw ImageIndexError.badEmbeddings(model: embedder.modelIdentifier, detail: "\(stillVectors.count) vectors for \(stills.count) inputs")
+        }
+        let vectors = try media.map { item -> [Float] in
+            switch item {
+            case .image: return stillVectors.popFirst()!
+            case .video(let frames): return try embedder.embed(videoFrames: frames)
+            }
+        }
+        return try Self.validated(vectors, count: media.count, embedder: embedder, images: true)
     }
 
     /// `vectors` checked against the embedder's contract (`count` of them, each of the image or

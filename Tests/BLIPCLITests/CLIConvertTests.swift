@@ -142,3 +142,29 @@ extension CLITests {
         XCTAssertEqual(result.stdout, (c["answer"] as! String) + "\n")
     }
 }
+
+extension CLITests {
+    /// `blip index add` takes videos (one entry each, its official zero-shot ITC vector); a text
+    /// search ranks them with the images.
+    func testIndexAVideo() throws {
+        let dir = try temporaryDirectory()
+        let media = dir.appendingPathComponent("media")
+        try FileManager.default.createDirectory(at: media, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("video/clip.mov"), to: media.appendingPathComponent("clip.mov"))
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("tiny/images/astronaut_96x80.png"),
+                                         to: media.appendingPathComponent("astronaut.png"))
+        let index = dir.appendingPathComponent("i.sqlite").path
+        let model = Self.fixtures.appendingPathComponent("tiny-itm").path
+        let add = try run(["index", "add", "--model", model, "--index", index, "--json", media.path])
+        XCTAssertEqual(add.status, 0, add.stderr)
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("video/expected.json")))
+            as? [String: Any])
+        let c = try XCTUnwrap((root["cases"] as? [[String: Any]])?.first)
+        let search = try run(["index", "search", "--model", model, "--index", index, "--json", c["text"] as! String])
+        XCTAssertEqual(search.status, 0, search.stderr)
+        let hits = search.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(hits.count, 2)
+        let video = try XCTUnwrap(hits.first { ($0["image"] as! String).hasSuffix("clip.mov") })
+        XCTAssertEqual(video["itc"] as! Double, c["itc"] as! Double, accuracy: 1e-5)
+    }
+}
