@@ -32,7 +32,10 @@ public enum HubError: Error, LocalizedError, Equatable {
         case .revisionNotFound(let repo, let revision):
             return "revision \(revision) not found in \(repo)"
         case .fileNotFound(let repo, let revision, let file):
-            return "\(file) not found in \(repo) at revision \(revision)"
+            let hint = file == "config.json"
+                ? ": not a transformers model repository (for an official BLIP .pth checkpoint, download the file and give its path to --model)"
+                : ""
+            return "\(file) not found in \(repo) at revision \(revision)" + hint
         case .notCached(let repo, let revision, let file, let reason):
             return "\(repo)@\(revision): \(file) is not in the hub cache and \(reason)"
         case .network(let url, let message):

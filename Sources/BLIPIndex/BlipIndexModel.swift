@@ -52,4 +52,12 @@ public struct BlipIndexModel: ImageTextRetrievalModel {
     public func itmScores(image: RGBImage, texts: [String]) throws -> [Float] {
         try matcher.match(image, texts: texts, mode: mode).map(\.itmProbability)
     }
+
+    public func itmScore(videoFrames: [RGBImage], text: String) throws -> Float {
+        guard let blip = matcher as? BlipImageTextMatcher else {
+            throw ImageIndexError.invalidArgument("videos need a BLIP retrieval model (BLIP-2 video matching is not supported)")
+        }
+        let logits = try blip.itmLogits(blip.encodeVideo(videoFrames), texts: [text], mode: mode)[0]
+        return 1 / (1 + exp(logits[0] - logits[1]))
+    }
 }

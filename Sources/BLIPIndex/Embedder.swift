@@ -57,6 +57,15 @@ public protocol ImageTextReranker: Sendable {
     func itmScores(images: [RGBImage], text: String) throws -> [Float]
     /// ITM match probability of each text with `image`, in order.
     func itmScores(image: RGBImage, texts: [String]) throws -> [Float]
+    /// ITM match probability of `text` with a video's sampled frames (the ITM head over all their
+    /// states concatenated, as official zero-shot video retrieval). Default: an error.
+    func itmScore(videoFrames: [RGBImage], text: String) throws -> Float
+}
+
+extension ImageTextReranker {
+    public func itmScore(videoFrames: [RGBImage], text: String) throws -> Float {
+        throw ImageIndexError.invalidArgument("this re-ranker does not score videos")
+    }
 }
 
 extension ImageEmbedder {

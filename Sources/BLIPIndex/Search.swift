@@ -78,7 +78,13 @@ extension ImageIndex {
                 for slot in start..<end {
                     let path = matrix.paths[candidates[slot]]
                     do {
-                        images.append(try RGBImage(contentsOf: URL(fileURLWithPath: path), maxPixels: maxPixels))
+                        let url = URL(fileURLWithPath: path)
+                        if VideoFrames.isVideo(url) {  // scored on its own: all its frames' states
+                            let frames = try VideoFrames.load(url, frames: IndexMedia.videoFrames, maxPixels: maxPixels)
+                            itm[slot] = try reranker.itmScore(videoFrames: frames, text: text)
+                            continue
+                        }
+                        images.append(try RGBImage(contentsOf: url, maxPixels: maxPixels))
                         slots.append(slot)
                     } catch {
                         failures.append(IndexFailure(path: path, reason: Self.reason(error, path: path)))

@@ -166,5 +166,13 @@ extension CLITests {
         XCTAssertEqual(hits.count, 2)
         let video = try XCTUnwrap(hits.first { ($0["image"] as! String).hasSuffix("clip.mov") })
         XCTAssertEqual(video["itc"] as! Double, c["itc"] as! Double, accuracy: 1e-5)
+        // Re-ranked with ITM ([ENC] first, as the official video evaluation): the video's frames together.
+        let reranked = try run(["index", "search", "--model", model, "--index", index, "--json", "--rerank", "2",
+                                "--itm-mode", "official", c["text"] as! String])
+        XCTAssertEqual(reranked.status, 0, reranked.stderr)
+        let rows = reranked.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let clip = try XCTUnwrap(rows.first { ($0["image"] as! String).hasSuffix("clip.mov") })
+        let logits = c["itm_logits"] as! [Double]
+        XCTAssertEqual(clip["itm"] as! Double, 1 / (1 + exp(logits[0] - logits[1])), accuracy: 1e-4)
     }
 }

@@ -289,6 +289,18 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("vocab.json").path))
     }
 
+    /// A repository without config.json (e.g. official BLIP .pth files only) says what to do.
+    func testRepositoryWithoutConfigSaysWhatToDo() throws {
+        var files = server.commits[mainCommit]!
+        files["config.json"] = nil
+        files["model_base_caption_capfilt_large.pth"] = .init(content: Data(repeating: 1, count: 10), lfs: true)
+        server.commits[mainCommit] = files
+        XCTAssertThrowsError(try ModelResolver.resolve(HubModelID(repo)!, client: client())) { error in
+            XCTAssertTrue(error.localizedDescription.contains("config.json not found"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.contains("official BLIP .pth checkpoint"), error.localizedDescription)
+        }
+    }
+
     func testNetworkFailureNamesTheURL() throws {
         XCTAssertThrowsError(try ModelResolver.resolve(HubModelID(repo)!, client: client(endpoint: "http://127.0.0.1:9")))
         { error in
