@@ -50,6 +50,12 @@ final class OfficialCheckpointTests: XCTestCase {
             ("seq_gen_head.decoder.bert.encoder.layer.3.crossattention.self.key.weight",
              "text_decoder.bert.encoder.layer.3.crossattention.self.key.weight"),
             ("seq_gen_head.decoder.cls.predictions.bias", "text_decoder.cls.predictions.bias"),
+            // BlipRetrieval's backbones, necks and ITM head.
+            ("vision_backbone.layers.1.attn.qkv.bias", "vision_model.encoder.layers.1.self_attn.qkv.bias"),
+            ("text_backbone.encoder.layer.0.attention.self.query.weight", "text_encoder.encoder.layer.0.attention.self.query.weight"),
+            ("vision_neck.weight", "vision_proj.weight"),
+            ("text_neck.bias", "text_proj.bias"),
+            ("multimodal_head.fc.weight", "itm_head.weight"),
             // Official names pass through unchanged.
             ("visual_encoder.blocks.2.norm1.weight", "vision_model.encoder.layers.2.layer_norm1.weight"),
         ]
@@ -57,6 +63,10 @@ final class OfficialCheckpointTests: XCTestCase {
             XCTAssertEqual(OfficialBlipCheckpoint.transformersName(OfficialBlipCheckpoint.officialName(mmpretrain: mmpretrain)),
                            transformers, mmpretrain)
         }
+        // Momentum copies and the ITC head's buffers become the modules a retrieval model leaves out.
+        XCTAssertEqual(OfficialBlipCheckpoint.officialName(mmpretrain: "vision_backbone_m.layers.0.ln1.weight"),
+                       "visual_encoder_m.blocks.0.norm1.weight")
+        XCTAssertEqual(OfficialBlipCheckpoint.officialName(mmpretrain: "head.temp"), "temp")
     }
 
     /// The caption checkpoint reads as the tiny captioner: every tensor equal, config from shapes.

@@ -126,14 +126,29 @@ public struct OfficialBlipCheckpoint {
         self.sourceFor = map
     }
 
-    /// The official name of an mmpretrain key (its converted BLIP checkpoints: `BlipCaption`'s
-    /// `seq_gen_head.decoder` is the text decoder; its `VisionTransformer` names
-    /// `patch_embed.projection`, `layers.N.ln1/ln2`, `ffn.layers.0.0` / `ffn.layers.1` and the final
-    /// `ln1`); official keys are returned as they are.
+    /// mmpretrain's module names → official BLIP's: `BlipCaption`'s `seq_gen_head.decoder`,
+    /// `BlipRetrieval`'s backbones, necks and heads (momentum copies included).
+    static let mmpretrainModules: [(String, String)] = [
+        ("seq_gen_head.decoder.", "text_decoder."),
+        ("vision_backbone_m.", "visual_encoder_m."), ("vision_backbone.", "visual_encoder."),
+        ("text_backbone_m.", "text_encoder_m."), ("text_backbone.", "text_encoder."),
+        ("vision_neck_m.", "vision_proj_m."), ("vision_neck.", "vision_proj."),
+        ("text_neck_m.", "text_proj_m."), ("text_neck.", "text_proj."),
+        ("multimodal_head.fc.", "itm_head."),
+        ("head.temp", "temp"), ("head.image_queue", "image_queue"), ("head.text_queue", "text_queue"),
+        ("head.idx_queue", "idx_queue"), ("head.ptr_queue", "ptr_queue"),
+    ]
+
+    /// The official name of an mmpretrain key (its converted BLIP checkpoints: the module names of
+    /// ``mmpretrainModules``, and its `VisionTransformer`'s `patch_embed.projection`,
+    /// `layers.N.ln1/ln2`, `ffn.layers.0.0` / `ffn.layers.1` and final `ln1`); official keys are
+    /// returned as they are.
     static func officialName(mmpretrain key: String) -> String {
-        if key.hasPrefix("seq_gen_head.decoder.") { return "text_decoder." + key.dropFirst("seq_gen_head.decoder.".count) }
-        guard key.hasPrefix("visual_encoder."), !key.hasPrefix("visual_encoder.blocks.") else { return key }
-        var k = String(key.dropFirst("visual_encoder.".count))
+        var key = key
+        if let (from, to) = mmpretrainModules.first(where: { key.hasPrefix($0.0) }) { key = to + key.dropFirst(from.count) }
+        let vision = ["visual_encoder.", "visual_encoder_m."].first { key.hasPrefix($0) }
+        guard let vision, !key.hasPrefix(vision + "blocks.") else { return key }
+        var k = String(key.dropFirst(vision.count))
         if k.hasPrefix("patch_embed.projection.") {
             k = "patch_embed.proj." + k.dropFirst("patch_embed.projection.".count)
         } else if k.hasPrefix("ln1.") {
@@ -144,7 +159,7 @@ public struct OfficialBlipCheckpoint {
                 k = k.replacingOccurrences(of: from, with: to)
             }
         }
-        return "visual_encoder." + k
+        return vision + k
     }
 
     /// The top-level module of a key ("" for an empty one).
