@@ -57,7 +57,6 @@ public struct BlipIndexModel: ImageTextRetrievalModel {
         guard let blip = matcher as? BlipImageTextMatcher else {
             throw ImageIndexError.invalidArgument("videos need a BLIP retrieval model (BLIP-2 video matching is not supported)")
         }
-        let logits = try blip.itmLogits(blip.encodeVideo(videoFrames), texts: [text], mode: mode)[0]
-        return 1 / (1 + exp(logits[0] - logits[1]))
+        return BlipForImageTextRetrieval.matchProbability(try blip.itmLogits(blip.encodeVideo(videoFrames), texts: [text], mode: mode)[0])
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import BLIP
-import BLIPHub
 import Foundation
 
 /// `blip ground`: the box a phrase refers to in an image (mmpretrain's BLIP grounding model).
@@ -14,22 +13,10 @@ struct GroundCommand: ParsableCommand {
             {"image", "phrase", "box", "box_normalized", "tokens"}; --draw writes the image with the box.
             """)
 
-    @Option(help: "The mmpretrain grounding checkpoint (.pth).")
-    var model: String
-
-    @Option(help: "Directory or hub id whose tokenizer files to use (default: \(ModelResolver.defaultModel), without its weights).")
-    var tokenizer: String?
-
-    @Option(name: .customLong("config"), help: "A transformers BLIP config.json (or a directory holding one) instead of the one chosen from the checkpoint's shapes.")
-    var config: String?
-
-    @Option(help: "Precision of the Linear weights: fp32, bf16 or int8.")
-    var precision: Precision = .fp32
+    @OptionGroup var checkpoint: CheckpointFileOptions
 
     @Option(help: "Write the image with the box drawn to this PNG file.")
     var draw: String?
-
-    @OptionGroup var threadsOption: ThreadsOption
 
     @OptionGroup var imageOptions: ImageInputOptions
 
@@ -45,9 +32,8 @@ struct GroundCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let grounder = try BlipGrounder(
-                checkpoint: URL(fileURLWithPath: (model as NSString).expandingTildeInPath),
-                tokenizerDirectory: ModelResolver.resolveTokenizer(tokenizer ?? ModelResolver.defaultModel),
-                config: config.map(loadConfigArgument), precision: precision, compute: threadsOption.compute)
+                checkpoint: checkpoint.checkpointURL, tokenizerDirectory: checkpoint.tokenizerDirectory,
+                config: checkpoint.blipConfig, precision: checkpoint.precision, compute: checkpoint.compute)
             let picture = try imageOptions.load(image)
             let (box, pixels) = try grounder.ground(picture, phrase: phrase)
             if let draw {

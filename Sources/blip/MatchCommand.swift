@@ -54,7 +54,7 @@ struct MatchCommand: ParsableCommand {
                                                compute: modelOption.compute)
         let clip = try VideoFrames.load(URL(fileURLWithPath: image), frames: frames, maxPixels: imageOptions.maxPixels)
         for (text, m) in zip(texts, try matcher.matchVideo(clip, texts: texts)) {
-            let probability = 1 / (1 + exp(m.itmLogits[0] - m.itmLogits[1]))
+            let probability = m.itmProbability
             if json {
                 try printJSONLine(["video": image, "text": text, "itm_probability": jsonNumber(probability),
                                    "itc_cosine": jsonNumber(m.itc), "itm_logits": m.itmLogits.map(jsonNumber),

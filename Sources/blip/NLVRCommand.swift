@@ -1,6 +1,5 @@
 import ArgumentParser
 import BLIP
-import BLIPHub
 import Foundation
 
 /// `blip nlvr2`: does a sentence describe a pair of images (BLIP's NLVR2 model)?
@@ -14,19 +13,8 @@ struct NLVRCommand: ParsableCommand {
             {"left", "right", "sentence", "answer", "probability_true", "logits"}.
             """)
 
-    @Option(help: "The official NLVR2 checkpoint (.pth).")
-    var model: String
+    @OptionGroup var checkpoint: CheckpointFileOptions
 
-    @Option(help: "Directory or hub id whose tokenizer files to use (default: \(ModelResolver.defaultModel), without its weights).")
-    var tokenizer: String?
-
-    @Option(name: .customLong("config"), help: "A transformers BLIP config.json (or a directory holding one) instead of the one chosen from the checkpoint's shapes.")
-    var config: String?
-
-    @Option(help: "Precision of the Linear weights: fp32, bf16 or int8.")
-    var precision: Precision = .fp32
-
-    @OptionGroup var threadsOption: ThreadsOption
 
     @OptionGroup var imageOptions: ImageInputOptions
 
@@ -45,9 +33,8 @@ struct NLVRCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let classifier = try BlipNLVRClassifier(
-                checkpoint: URL(fileURLWithPath: (model as NSString).expandingTildeInPath),
-                tokenizerDirectory: ModelResolver.resolveTokenizer(tokenizer ?? ModelResolver.defaultModel),
-                config: config.map(loadConfigArgument), precision: precision, compute: threadsOption.compute)
+                checkpoint: checkpoint.checkpointURL, tokenizerDirectory: checkpoint.tokenizerDirectory,
+                config: checkpoint.blipConfig, precision: checkpoint.precision, compute: checkpoint.compute)
             let verdict = try classifier.classify(left: imageOptions.load(left), right: imageOptions.load(right), sentence: sentence)
             if json {
                 try printJSONLine(["left": left, "right": right, "sentence": sentence, "answer": verdict.isTrue,

@@ -48,7 +48,7 @@ public struct Blip2ImageTextMatcher: ImageTextMatching {
     public func imageEmbeddings(_ images: [RGBImage]) throws -> [[Float]] {
         var out = [[Float]]()
         out.reserveCapacity(images.count)
-        for chunk in batches(images.count, imageBatchSize) {
+        for chunk in chunks(images.count, imageBatchSize) {
             out += try model.imageFeatures(imageStates: imageStates(Array(images[chunk]))).map { $0.flatMap { $0 } }
         }
         return out
@@ -57,7 +57,7 @@ public struct Blip2ImageTextMatcher: ImageTextMatching {
     public func textEmbeddings(_ texts: [String]) throws -> [[Float]] {
         var out = [[Float]]()
         out.reserveCapacity(texts.count)
-        for chunk in batches(texts.count, textBatchSize) {
+        for chunk in chunks(texts.count, textBatchSize) {
             let batch = try encodeTexts(Array(texts[chunk]))
             out += try model.textFeatures(ids: batch.inputIds, attentionMask: batch.attentionMask)
         }
@@ -70,20 +70,20 @@ public struct Blip2ImageTextMatcher: ImageTextMatching {
             throw BlipModelError.invalidInput("BLIP-2 has no [ENC] token: ITM input is the tokenizer's [CLS] … [SEP] only")
         }
         var out = [[ImageTextMatch]]()
-        for chunk in batches(images.count, imageBatchSize) {
+        for chunk in chunks(images.count, imageBatchSize) {
             let states = try imageStates(Array(images[chunk]))  // [B, Np, Cv]
             let features = try model.imageFeatures(imageStates: states)  // [B][Q][D]
             for (row, i) in chunk.enumerated() {
                 let image = states.slice(0, row..<(row + 1)).contiguous()  // [1, Np, Cv]
                 var matches = [ImageTextMatch]()
-                for textChunk in batches(texts[i].count, textBatchSize) {
+                for textChunk in chunks(texts[i].count, textBatchSize) {
                     let batch = try encodeTexts(Array(texts[i][textChunk]))
                     let logits = try model.itmLogits(imageStates: repeated(image, batch.inputIds.count),
                                                      ids: batch.inputIds, attentionMask: batch.attentionMask)
                     let textFeatures = try model.textFeatures(ids: batch.inputIds, attentionMask: batch.attentionMask)
                     let itc = model.itcScores(imageFeatures: [features[row]], textFeatures: textFeatures)[0]
                     for k in logits.indices {
-                        matches.append(ImageTextMatch(itmProbability: 1 / (1 + exp(logits[k][0] - logits[k][1])),
+                        matches.append(ImageTextMatch(itmProbability: BlipForImageTextRetrieval.matchProbability(logits[k]),
                                                       itcCosine: itc[k], itmLogits: logits[k]))
                     }
                 }
@@ -99,11 +99,11 @@ public struct Blip2ImageTextMatcher: ImageTextMatching {
         }
         let batch = try encodeTexts([text])
         var out = [Float]()
-        for chunk in batches(images.count, imageBatchSize) {
+        for chunk in chunks(images.count, imageBatchSize) {
             let logits = try model.itmLogits(imageStates: imageStates(Array(images[chunk])),
                                              ids: Array(repeating: batch.inputIds[0], count: chunk.count),
                                              attentionMask: Array(repeating: batch.attentionMask[0], count: chunk.count))
-            out += logits.map { 1 / (1 + exp($0[0] - $0[1])) }
+            out += logits.map(BlipForImageTextRetrieval.matchProbability)
         }
         return out
     }
@@ -121,9 +121,4 @@ private func repeated(_ image: Tensor, _ count: Int) -> Tensor {
     let out = Tensor(uninitializedShape: [count, image.shape[1], image.shape[2]])
     for i in 0..<count { (out.mutablePointer + i * n).update(from: image.pointer, count: n) }
     return out
-}
-
-/// Index ranges of at most `size` (at least 1) covering 0..<count.
-private func batches(_ count: Int, _ size: Int) -> [Range<Int>] {
-    stride(from: 0, to: count, by: max(1, size)).map { $0..<min($0 + max(1, size), count) }
 }

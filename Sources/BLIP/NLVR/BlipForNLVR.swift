@@ -40,7 +40,7 @@ struct NLVRCrossAttention: Sendable {
         }
         let h: Tensor
         if let merge {
-            h = merge(concatenateLastDimension(branches[0], branches[1]))  // [B, T, 2C] -> [B, T, C]
+            h = merge(Tensor.concat(branches, dim: 2))  // [B, T, 2C] -> [B, T, C]
         } else {
             h = branches[0]
             for i in 0..<(b * t * c) { h.mutablePointer[i] = (h.pointer[i] + branches[1].pointer[i]) / 2 }
@@ -48,17 +48,6 @@ struct NLVRCrossAttention: Sendable {
         h.addInPlace(x)
         return norm(h)
     }
-}
-
-/// [B, T, C] and [B, T, C] → [B, T, 2C].
-private func concatenateLastDimension(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let rows = a.count / a.shape[2], c = a.shape[2]
-    let out = Tensor(uninitializedShape: [a.shape[0], a.shape[1], 2 * c])
-    for r in 0..<rows {
-        (out.mutablePointer + r * 2 * c).update(from: a.pointer + r * c, count: c)
-        (out.mutablePointer + r * 2 * c + c).update(from: b.pointer + r * c, count: c)
-    }
-    return out
 }
 
 /// BLIP's NLVR2 model: does a sentence describe a pair of images? Both images go through the

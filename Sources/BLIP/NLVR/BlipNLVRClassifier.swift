@@ -47,6 +47,6 @@ public struct BlipNLVRClassifier: Sendable {
         let ids = inputIds(sentence)
         let logits = try model.logits(left: imageProcessor.batch([left]), right: imageProcessor.batch([right]),
                                       ids: [ids], attentionMask: [ids.map { _ in 1 }])[0]
-        return NLVRVerdict(probabilityTrue: 1 / (1 + exp(logits[0] - logits[1])), logits: logits)
+        return NLVRVerdict(probabilityTrue: BlipForImageTextRetrieval.matchProbability(logits), logits: logits)
     }
 }

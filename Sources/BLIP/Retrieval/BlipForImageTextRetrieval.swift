@@ -211,12 +211,12 @@ public struct BlipForImageTextRetrieval: Sendable {
     /// softmax(logits)[1] for each row of ITM logits [B, 2].
     public static func matchProbabilities(_ logits: Tensor) -> [Float] {
         let l = logits.contiguous()
-        return (0..<l.shape[0]).map { b in
-            let a = l.pointer[2 * b], m = l.pointer[2 * b + 1]
-            // softmax over two values = logistic of the difference
-            return 1 / (1 + exp(a - m))
-        }
+        return (0..<l.shape[0]).map { b in matchProbability([l.pointer[2 * b], l.pointer[2 * b + 1]]) }
     }
+
+    /// softmax([no, yes])[1] of one pair of two-class logits (ITM, NLVR2): the logistic of their
+    /// difference.
+    public static func matchProbability(_ logits: [Float]) -> Float { 1 / (1 + exp(logits[0] - logits[1])) }
 
     /// Cosine similarities [images][texts] of unit feature rows ([I, D] · [T, D]^T).
     public static func cosineMatrix(imageFeatures: Tensor, textFeatures: Tensor) throws -> [[Float]] {

@@ -171,9 +171,10 @@ public struct BlipImageTextMatcher: Sendable {
     }
 }
 
-/// Index ranges of at most `size` covering 0..<count.
-private func chunks(_ count: Int, _ size: Int) -> [Range<Int>] {
-    stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
+/// Index ranges of at most `size` (at least 1) covering 0..<count.
+func chunks(_ count: Int, _ size: Int) -> [Range<Int>] {
+    let size = max(1, size)
+    return stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
 }
 
 /// The rows of a [B, D] tensor.

@@ -9,6 +9,8 @@ public struct VideoTextMatch: Sendable, Equatable {
     public var itmLogits: [Float]
     /// itm logit[1] + itc: the official retrieval score.
     public var score: Float { itmLogits[1] + itc }
+    /// softmax(itmLogits)[1].
+    public var itmProbability: Float { BlipForImageTextRetrieval.matchProbability(itmLogits) }
 }
 
 extension BlipImageTextMatcher {
