@@ -74,9 +74,9 @@ public struct OfficialBlipCheckpoint {
         let file = try TorchCheckpointFile(url: url)
         let path = url.path
         // mmpretrain's converted checkpoints name the same tensors otherwise: read them as official.
-        var fileKey = [String: String]()
-        for key in file.names { fileKey[Self.officialName(mmpretrain: key)] = key }
         let names = file.names.map { Self.officialName(mmpretrain: $0) }
+        var fileKey = [String: String]()
+        for (name, key) in zip(names, file.names) { fileKey[name] = key }
         let modules = Set(names.map(Self.module))
         if let unknown = names.first(where: { !Self.knownModules.contains(Self.module($0)) }) {
             throw BlipModelError.unsupportedModel("\(path): \(unknown) belongs to no official BLIP module (known: "
