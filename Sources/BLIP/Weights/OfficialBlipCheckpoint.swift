@@ -76,7 +76,12 @@ public struct OfficialBlipCheckpoint {
         // mmpretrain's converted checkpoints name the same tensors otherwise: read them as official.
         let names = file.names.map { Self.officialName(mmpretrain: $0) }
         var fileKey = [String: String]()
-        for (name, key) in zip(names, file.names) { fileKey[name] = key }
+        for (name, key) in zip(names, file.names) {
+            if let other = fileKey[name] {  // official and mmpretrain names for one tensor
+                throw BlipModelError.unsupportedModel("\(path): \(other) and \(key) are both \(name)")
+            }
+            fileKey[name] = key
+        }
         let modules = Set(names.map(Self.module))
         if let unknown = names.first(where: { !Self.knownModules.contains(Self.module($0)) }) {
             throw BlipModelError.unsupportedModel("\(path): \(unknown) belongs to no official BLIP module (known: "
