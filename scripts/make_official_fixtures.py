@@ -118,6 +118,8 @@ def make(out):
                                                   ("visual_encoder.patch_embed.proj.weight", torch.zeros(2)),
                                                   ("text_decoder.bert.x", torch.zeros(2))])}, out / "bad_shapes.pth")
     torch.save({"model": collections.OrderedDict([("", torch.zeros(1))])}, out / "empty_key.pth")
+    torch.save({"model": small("visual_encoder.blocks.0.norm1.weight", "visual_encoder.layers.0.ln1.weight")},
+               out / "duplicate_names.pth")
     # transformers' own names in torch's format (a hub repository with pytorch_model.bin only).
     torch.save(collections.OrderedDict(sorted(load_file(str(FIXTURES / "tiny-blip2-itm-matcher/model.safetensors")).items())),
                out / "blip2_itm_pytorch_model.bin")

@@ -122,6 +122,9 @@ final class OfficialCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("bad_shapes.pth"))) { error in
             XCTAssertTrue("\(error)".contains("visual_encoder.pos_embed has shape []"), "\(error)")
         }
+        XCTAssertThrowsError(try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("duplicate_names.pth"))) { error in
+            XCTAssertTrue("\(error)".contains("are both visual_encoder.blocks.0.norm1.weight"), "\(error)")
+        }
         XCTAssertThrowsError(try OfficialBlipCheckpoint(url: Self.official.appendingPathComponent("empty_key.pth"))) { error in
             XCTAssertTrue("\(error)".contains("belongs to no official BLIP module"), "\(error)")
         }
